@@ -1,0 +1,148 @@
+"""The agents' queue. Writes go through tickets.flows so the admin records the same timeline
+events as the API; the timeline itself is read-only."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
+
+from tickets import flows
+from tickets.models import Category, Comment, Ticket, TicketEvent
+from tickets.services import TicketStateError
+
+
+@admin.register(Category)
+class CategoryAdmin(admin.ModelAdmin):
+    list_display = ["name", "slug", "skill", "is_active"]
+    list_filter = ["is_active"]
+    search_fields = ["name", "slug", "skill"]
+    prepopulated_fields = {"slug": ["name"]}
+
+
+class CommentInline(admin.TabularInline):
+    model = Comment
+    extra = 0
+    fields = ["created_at", "author", "internal", "body"]
+    readonly_fields = ["created_at", "author", "internal", "body"]
+    can_delete = False
+    show_change_link = False
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False  # replies go through the "Reply" form so lifecycle rules apply
+
+
+class TimelineInline(admin.TabularInline):
+    model = TicketEvent
+    extra = 0
+    fields = ["created_at", "kind", "actor", "data"]
+    readonly_fields = fields
+    can_delete = False
+    verbose_name = "timeline event"
+    verbose_name_plural = "timeline"
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[TicketEvent]:
+        return super().get_queryset(request).select_related("actor")
+
+
+class TicketAdminForm(forms.ModelForm):  # type: ignore[type-arg]
+    """The ticket's own fields plus the agent's actions on it: a status change and a reply or
+    internal note. save_model hands all of it to tickets.flows.edit_ticket."""
+
+    new_status = forms.ChoiceField(
+        choices=[("", "(unchanged)"), *Ticket.Status.choices], required=False, label="Set status"
+    )
+    reply = forms.CharField(widget=forms.Textarea(attrs={"rows": 4}), required=False)
+    reply_internal = forms.BooleanField(
+        required=False, label="Internal note (never shown to the customer)"
+    )
+
+    class Meta:
+        model = Ticket
+        fields = ["priority", "category"]
+
+
+@admin.register(Ticket)
+class TicketAdmin(admin.ModelAdmin):
+    form = TicketAdminForm
+    list_display = [
+        "reference", "subject", "status", "priority", "category", "assignee", "customer",
+        "created_at", "needs_triage",
+    ]
+    list_filter = ["status", "priority", "needs_triage", "category", "channel"]
+    search_fields = ["reference", "subject", "customer__username", "customer__email"]
+    list_select_related = ["category", "assignee", "customer"]
+    raw_id_fields = ["customer"]
+    date_hierarchy = "created_at"
+    show_full_result_count = False  # no COUNT(*) over the whole table on every page
+    readonly_fields = [
+        "reference", "customer", "subject", "description", "channel", "status",
+        "category_source", "category_confidence", "classifier_version", "category_guesses",
+        "assigned_at", "sla_due_at", "created_at", "updated_at", "first_response_at",
+        "resolved_at", "closed_at",
+    ]
+    fields = [
+        ("reference", "status", "priority", "channel"),
+        ("customer", "assignee", "assigned_at"),
+        "subject",
+        "description",
+        ("category", "needs_triage", "category_source", "category_confidence"),
+        ("classifier_version", "category_guesses"),
+        ("created_at", "first_response_at", "resolved_at", "closed_at", "sla_due_at"),
+        "new_status",
+        ("reply", "reply_internal"),
+    ]
+    inlines = [CommentInline, TimelineInline]
+    actions = ["mark_resolved", "mark_closed"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # tickets arrive through the API (and its intake flow)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False  # tickets are records: close them, never delete them
+
+    def save_model(self, request: HttpRequest, obj: Ticket, form: Any, change: bool) -> None:
+        data = form.cleaned_data
+        try:
+            flows.edit_ticket(
+                ticket=obj,
+                actor=request.user,
+                priority=data["priority"],
+                category=data["category"],
+                status=data["new_status"] or None,
+                reply=data["reply"],
+                internal=data["reply_internal"],
+            )
+        except TicketStateError as exc:
+            self.message_user(request, str(exc), messages.ERROR)
+
+    def _set_status(self, request: HttpRequest, queryset: QuerySet[Ticket], status: str) -> None:
+        done, refused = 0, 0
+        for ticket in queryset:
+            try:
+                flows.update_status(ticket=ticket, status=status, actor=request.user)
+                done += 1
+            except TicketStateError:
+                refused += 1
+        self.message_user(request, f"{done} ticket(s) now {status}.", messages.SUCCESS)
+        if refused:
+            self.message_user(
+                request, f"{refused} ticket(s) cannot become {status}.", messages.WARNING
+            )
+
+    @admin.action(description="Mark selected tickets resolved", permissions=["change"])
+    def mark_resolved(self, request: HttpRequest, queryset: QuerySet[Ticket]) -> None:
+        self._set_status(request, queryset, Ticket.Status.RESOLVED)
+
+    @admin.action(description="Close selected tickets", permissions=["change"])
+    def mark_closed(self, request: HttpRequest, queryset: QuerySet[Ticket]) -> None:
+        self._set_status(request, queryset, Ticket.Status.CLOSED)

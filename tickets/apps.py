@@ -1,0 +1,28 @@
+from __future__ import annotations
+
+from django.apps import AppConfig
+from django.db.models.signals import post_migrate
+
+
+class TicketsConfig(AppConfig):
+    name = "tickets"
+    default_auto_field = "django.db.models.BigAutoField"
+
+    # Permissions each role's group gets for this app's models (see tickets.roles).
+    role_permissions = {
+        "agent": [
+            "view_ticket", "change_ticket", "view_comment", "add_comment",
+            "view_ticketevent", "view_category",
+        ],
+        "manager": [
+            "view_ticket", "change_ticket", "view_comment", "add_comment",
+            "view_ticketevent", "view_category", "add_category", "change_category",
+        ],
+    }
+
+    def ready(self) -> None:
+        from tickets.roles import sync_roles_after_migrate
+
+        # Groups and their permissions follow the code on every migrate (idempotent), so a new
+        # permission reaches existing deployments without a hand-written data migration.
+        post_migrate.connect(sync_roles_after_migrate, dispatch_uid="tickets.sync_roles")

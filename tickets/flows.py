@@ -1,0 +1,97 @@
+"""The ticket flows the API and the admin call: each is one transaction and reads top to
+bottom. This module sits above the other apps (it may import routing, sla, classifier);
+tickets.models and tickets.services sit below them (see README "Architecture")."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+
+from tickets import services
+from tickets.models import Category, Comment, Ticket, TicketEvent
+
+
+def submit_ticket(
+    *,
+    customer: AbstractBaseUser,
+    subject: str,
+    description: str,
+    priority: str,
+    channel: str = Ticket.Channel.API,
+    before_commit: Callable[[Ticket, list[TicketEvent]], None] | None = None,
+) -> Ticket:
+    """Intake: create -> classify -> route -> start clocks, all-or-nothing.
+    `before_commit(ticket, events)` runs last inside the transaction (the API renders its
+    response from memory and stores its idempotency record there, so a ticket never exists
+    without it)."""
+    with transaction.atomic(durable=True):
+        ticket, timeline = services.create_ticket(
+            customer=customer,
+            subject=subject,
+            description=description,
+            priority=priority,
+            channel=channel,
+        )
+        events = timeline.flush()
+        if before_commit:
+            before_commit(ticket, events)
+    return ticket
+
+
+def reply(
+    *, ticket: Ticket, author: AbstractBaseUser, body: str, internal: bool, is_staff: bool
+) -> Comment:
+    """A reply or internal note, with its lifecycle effects (first response, reopen)."""
+    with transaction.atomic(durable=True):
+        ticket = Ticket.objects.select_for_update().get(pk=ticket.pk)
+        comment, timeline = services.add_comment(
+            ticket=ticket, author=author, body=body, internal=internal, is_staff=is_staff
+        )
+        timeline.flush()
+    return comment
+
+
+def update_status(
+    *, ticket: Ticket, status: str, actor: AbstractBaseUser | None, reason: str = ""
+) -> Ticket:
+    with transaction.atomic(durable=True):
+        ticket = Ticket.objects.select_for_update().get(pk=ticket.pk)
+        services.change_status(ticket=ticket, status=status, actor=actor, reason=reason).flush()
+    return ticket
+
+
+def edit_ticket(
+    *,
+    ticket: Ticket,
+    actor: AbstractBaseUser,
+    priority: str,
+    category: Category | None,
+    status: str | None,
+    reply: str,
+    internal: bool,
+) -> Ticket:
+    """An agent's edit in the admin: each change is applied by its service and lands on the
+    timeline; unchanged values write nothing. All or nothing."""
+    with transaction.atomic(durable=True):
+        ticket = Ticket.objects.select_for_update().get(pk=ticket.pk)
+        timelines = []
+        if priority != ticket.priority:
+            timelines.append(services.change_priority(ticket=ticket, priority=priority, actor=actor))
+        if category != ticket.category:
+            timelines.append(
+                services.set_category(
+                    ticket=ticket, category=category, actor=actor, source=Ticket.CategorySource.AGENT
+                )
+            )
+        if reply.strip():
+            _, timeline = services.add_comment(
+                ticket=ticket, author=actor, body=reply, internal=internal, is_staff=True
+            )
+            timelines.append(timeline)
+        if status and status != ticket.status:
+            timelines.append(services.change_status(ticket=ticket, status=status, actor=actor))
+        for timeline in timelines:
+            timeline.flush()
+    return ticket

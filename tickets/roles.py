@@ -1,0 +1,46 @@
+"""Roles are Django groups. Each app declares on its AppConfig which model permissions each
+role gets (`role_permissions = {"agent": ["view_ticket", ...]}`); sync_roles() makes the groups
+match, after every migrate and from create_api_user."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.apps import apps
+from django.contrib.auth.models import Group, Permission
+from django.db.models import Q
+
+CUSTOMER = "customer"
+AGENT = "agent"
+MANAGER = "manager"
+INTEGRATION = "integration"
+ROLES = (CUSTOMER, AGENT, MANAGER, INTEGRATION)
+STAFF_ROLES = (AGENT, MANAGER)
+
+
+def sync_roles() -> None:
+    for role in ROLES:
+        group, _ = Group.objects.get_or_create(name=role)
+        wanted = Q(pk__in=[])
+        for config in apps.get_app_configs():
+            codenames = getattr(config, "role_permissions", {}).get(role, [])
+            if codenames:
+                wanted |= Q(content_type__app_label=config.label, codename__in=codenames)
+        group.permissions.set(Permission.objects.filter(wanted))
+
+
+def sync_roles_after_migrate(sender: Any, **kwargs: Any) -> None:
+    # post_migrate fires once per app, each after that app's permissions exist; syncing every
+    # time is cheap and means no app's permissions are missed whatever the order.
+    sync_roles()
+
+
+def role_of(user: Any) -> str | None:
+    """The user's role: the first of our groups they belong to (staff roles first)."""
+    if not user or not user.is_authenticated:
+        return None
+    names = {g.name for g in user.groups.all()}
+    for role in (MANAGER, AGENT, INTEGRATION, CUSTOMER):
+        if role in names:
+            return role
+    return None
