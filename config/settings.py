@@ -144,7 +144,7 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 25,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "config.api_errors.exception_handler",
-    "DEFAULT_THROTTLE_CLASSES": ["rest_framework.throttling.UserRateThrottle"],
+    "DEFAULT_THROTTLE_CLASSES": ["config.throttling.UserThrottle"],
     # Per authenticated user, counted in CACHE_URL's cache (per process with the default
     # local-memory cache: set CACHE_URL=redis://... to share the count between workers).
     "DEFAULT_THROTTLE_RATES": {"user": env.str("API_THROTTLE_USER", default="120/min")},

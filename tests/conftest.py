@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from django.core.cache import cache
 from django.contrib.auth.models import Group
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
@@ -18,6 +19,7 @@ from tickets.roles import AGENT, CUSTOMER, INTEGRATION, MANAGER, sync_roles
 def _test_settings(settings: Any) -> None:
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     settings.SECURE_SSL_REDIRECT = False  # the test client speaks plain HTTP
+    cache.clear()  # throttle counters must not leak from one test into the next
 
 
 @pytest.fixture
