@@ -56,7 +56,7 @@ def reply(
 def update_status(
     *, ticket: Ticket, status: str, actor: AbstractBaseUser | None, reason: str = ""
 ) -> Ticket:
-    with transaction.atomic(durable=True):
+    with transaction.atomic():  # also called from admin actions and other flows
         ticket = Ticket.objects.select_for_update().get(pk=ticket.pk)
         services.change_status(ticket=ticket, status=status, actor=actor, reason=reason).flush()
     return ticket
@@ -73,8 +73,9 @@ def edit_ticket(
     internal: bool,
 ) -> Ticket:
     """An agent's edit in the admin: each change is applied by its service and lands on the
-    timeline; unchanged values write nothing. All or nothing."""
-    with transaction.atomic(durable=True):
+    timeline; unchanged values write nothing. All or nothing (not durable: the admin's change
+    view already runs inside its own transaction)."""
+    with transaction.atomic():
         ticket = Ticket.objects.select_for_update().get(pk=ticket.pk)
         timelines = []
         if priority != ticket.priority:
