@@ -35,12 +35,21 @@ def sync_roles_after_migrate(sender: Any, **kwargs: Any) -> None:
     sync_roles()
 
 
+# When a user has several role groups, the first listed wins.
+ROLE_PRECEDENCE = (MANAGER, AGENT, INTEGRATION, CUSTOMER)
+_ROLE_ATTR = "_switchboard_role"
+
+
+def remember_role(user: Any, role: str | None) -> None:
+    """Cache a role looked up elsewhere (the API's token query fetches it with the user)."""
+    setattr(user, _ROLE_ATTR, role)
+
+
 def role_of(user: Any) -> str | None:
-    """The user's role: the first of our groups they belong to (staff roles first)."""
+    """The user's role: the first of ROLE_PRECEDENCE among their groups, or None."""
     if not user or not user.is_authenticated:
         return None
-    names = {g.name for g in user.groups.all()}
-    for role in (MANAGER, AGENT, INTEGRATION, CUSTOMER):
-        if role in names:
-            return role
-    return None
+    if not hasattr(user, _ROLE_ATTR):
+        names = {g.name for g in user.groups.all()}
+        remember_role(user, next((r for r in ROLE_PRECEDENCE if r in names), None))
+    return getattr(user, _ROLE_ATTR)

@@ -102,3 +102,12 @@ def test_it_rejects_a_bad_token(api, bobs_ticket):
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION="Token not-a-real-token")
     assert client.get(URL).status_code == 401
+
+
+@pytest.mark.django_db
+def test_it_rejects_the_token_of_a_deactivated_user(api, alice):
+    client = api(alice)
+    alice.is_active = False
+    alice.save()
+
+    assert client.get(URL).status_code == 401

@@ -8,10 +8,9 @@ from tickets.roles import CUSTOMER, STAFF_ROLES, role_of
 
 
 def request_role(request: Any) -> str | None:
-    """The caller's role, looked up once per request (one small query) and cached on it."""
-    if not hasattr(request, "_switchboard_role"):
-        request._switchboard_role = role_of(request.user)
-    return request._switchboard_role
+    """The caller's role: fetched with the token (TokenWithRoleAuthentication) or looked up
+    once for session users, then cached on the user object."""
+    return role_of(request.user)
 
 
 class TicketRolePermission(BasePermission):

@@ -15,6 +15,7 @@ from rest_framework.response import Response
 
 from tickets import flows
 from tickets.api.idempotency import HEADER, IdempotentRequest
+from tickets.api.render import render_ticket
 from tickets.api.permissions import TicketRolePermission, request_role
 from tickets.api.serializers import (
     CommentCreateSerializer,
@@ -87,7 +88,7 @@ class TicketViewSet(
 
     @extend_schema(
         request=TicketCreateSerializer,
-        responses={201: TicketDetailSerializer},
+        responses={201: TicketSerializer},
         parameters=[IDEMPOTENCY_PARAM],
     )
     def create(self, request: Request) -> Response:
@@ -100,7 +101,7 @@ class TicketViewSet(
         body: dict[str, Any] = {}
 
         def respond(ticket: Ticket, events: list[TicketEvent]) -> None:
-            body.update(self._render_new(ticket, events))
+            body.update(render_ticket(ticket))
             if idem:
                 idem.store(status.HTTP_201_CREATED, body)
 
@@ -112,19 +113,6 @@ class TicketViewSet(
                 return replayed
             raise
         return Response(body, status=status.HTTP_201_CREATED)
-
-    def _render_new(self, ticket: Ticket, events: list[TicketEvent]) -> dict[str, Any]:
-        # A ticket just created has no comments and only the events the flow wrote: render
-        # from memory instead of reading them back (two queries saved on the hot path).
-        comments = Comment.objects.none()
-        comments._result_cache = []  # type: ignore[attr-defined]
-        timeline = TicketEvent.objects.none()
-        timeline._result_cache = events  # type: ignore[attr-defined]
-        ticket._prefetched_objects_cache = {  # type: ignore[attr-defined]
-            "comments": comments,
-            "events": timeline,
-        }
-        return dict(TicketDetailSerializer(ticket, context=self.get_serializer_context()).data)
 
     @extend_schema(request=CommentCreateSerializer, responses={201: CommentSerializer})
     @action(detail=True, methods=["post"], url_path="comments")
