@@ -20,9 +20,19 @@ class TicketsConfig(AppConfig):
         ],
     }
 
+    schedules = [
+        {
+            "name": "tickets.purge_idempotency_records",
+            "func": "tickets.api.idempotency.purge_expired",
+            "schedule_type": "H",
+        },
+    ]
+
     def ready(self) -> None:
         from tickets.roles import sync_roles_after_migrate
+        from tickets.schedules import sync_schedules_after_migrate
 
         # Groups and their permissions follow the code on every migrate (idempotent), so a new
         # permission reaches existing deployments without a hand-written data migration.
         post_migrate.connect(sync_roles_after_migrate, dispatch_uid="tickets.sync_roles")
+        post_migrate.connect(sync_schedules_after_migrate, dispatch_uid="tickets.sync_schedules")

@@ -123,3 +123,31 @@ def test_it_creates_one_ticket_when_retries_race(alice):
     assert {code for code, _ in results} == {201}
     assert {ticket_id for _, ticket_id in results} == {Ticket.objects.get().pk}
     assert len(results) == 8
+
+
+@pytest.mark.django_db
+def test_it_purges_only_expired_keys(api, alice):
+    from tickets.api.idempotency import purge_expired
+    from tickets.models import IdempotencyRecord
+
+    client = api(alice)
+    with time_machine.travel(timezone.now(), tick=False) as traveller:
+        post(client, key="old")
+        traveller.shift(timedelta(hours=23))
+        post(client, key="recent")
+        traveller.shift(timedelta(hours=2))
+        assert purge_expired() == 1
+
+    assert list(IdempotencyRecord.objects.values_list("key", flat=True)) == ["recent"]
+
+
+@pytest.mark.django_db
+def test_it_keeps_one_schedule_per_job_across_migrates():
+    from django_q.models import Schedule
+
+    from tickets.schedules import sync_schedules
+
+    sync_schedules()
+    sync_schedules()
+
+    assert Schedule.objects.filter(name="tickets.purge_idempotency_records").count() == 1

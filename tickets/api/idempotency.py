@@ -92,3 +92,10 @@ class IdempotentRequest:
             response_status=status_code,
             response_body=body,
         )
+
+
+def purge_expired() -> int:
+    """Delete records past their TTL (hourly django-q2 schedule): they no longer answer
+    retries, and keeping them only grows the table."""
+    deleted, _ = IdempotencyRecord.objects.filter(created_at__lt=_cutoff()).delete()
+    return deleted
