@@ -139,7 +139,9 @@ def main() -> int:
         ),
     )
     parser.add_argument("--workers", type=int, default=int(os.environ.get("BENCH_WORKERS", "4")))
-    parser.add_argument("--worker-class", default=os.environ.get("BENCH_WORKER_CLASS", "sync"))
+    parser.add_argument("--worker-class", default=os.environ.get("BENCH_WORKER_CLASS", "gthread"))
+    parser.add_argument("--threads", type=int, default=int(os.environ.get("BENCH_THREADS", "4")),
+                        help="threads per gthread worker (ignored for sync)")
     parser.add_argument("--levels", default="1,8,32")
     parser.add_argument(
         "--no-seed",
