@@ -196,3 +196,26 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {"django.db.backends": {"level": "INFO"}},
 }
+
+# --- SLA engine (sla/) --------------------------------------------------------------------
+# The watcher (`manage.py sla_watch`) polls this often; a 5-minute stage needs seconds, not the
+# django-q2 scheduler's minute.
+SLA_WATCH_INTERVAL_SECONDS = env.float("SLA_WATCH_INTERVAL_SECONDS", default=1.0)
+SLA_WATCH_BATCH_SIZE = env.int("SLA_WATCH_BATCH_SIZE", default=100)
+# /healthz reports the watcher stale when no watcher passed for this long.
+SLA_WATCHER_STALE_SECONDS = env.int("SLA_WATCHER_STALE_SECONDS", default=60)
+# A clock whose escalation raises is retried this much later (poison row), and logged.
+SLA_POISON_DELAY_SECONDS = env.int("SLA_POISON_DELAY_SECONDS", default=60)
+# How often a process re-checks whether SLA policies changed (sla/policies.py).
+SLA_POLICY_CHECK_SECONDS = env.float("SLA_POLICY_CHECK_SECONDS", default=5.0)
+# Second escalation level: routing.services.escalate_assignment(min_tier=...).
+SLA_ESCALATION_MIN_TIER = env.int("SLA_ESCALATION_MIN_TIER", default=2)
+# Who is paged at the second level (default: the managers).
+SLA_ONCALL_EMAILS = env.list("SLA_ONCALL_EMAILS", default=[])
+# Notification delivery (sla/notifications.py): lease > webhook timeout; retries on 429/5xx/
+# network errors only, backoff doubling from SLA_WEBHOOK_BACKOFF_SECONDS.
+SLA_NOTIFY_LEASE_SECONDS = env.int("SLA_NOTIFY_LEASE_SECONDS", default=60)
+SLA_NOTIFY_REQUEUE_SECONDS = env.int("SLA_NOTIFY_REQUEUE_SECONDS", default=30)
+SLA_WEBHOOK_TIMEOUT_SECONDS = env.float("SLA_WEBHOOK_TIMEOUT_SECONDS", default=10.0)
+SLA_WEBHOOK_MAX_ATTEMPTS = env.int("SLA_WEBHOOK_MAX_ATTEMPTS", default=6)
+SLA_WEBHOOK_BACKOFF_SECONDS = env.int("SLA_WEBHOOK_BACKOFF_SECONDS", default=30)

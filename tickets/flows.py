@@ -9,6 +9,7 @@ from collections.abc import Callable
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 
+from sla import services as sla
 from tickets import services
 from tickets.models import Category, Comment, Ticket, TicketEvent
 
@@ -34,6 +35,7 @@ def submit_ticket(
             priority=priority,
             channel=channel,
         )
+        sla.start_ticket_clocks(ticket=ticket, timeline=timeline)
         events = timeline.flush()
         if before_commit:
             before_commit(ticket, events)
@@ -46,9 +48,13 @@ def reply(
     """A reply or internal note, with its lifecycle effects (first response, reopen)."""
     with transaction.atomic(durable=True):
         ticket = Ticket.objects.select_for_update().get(pk=ticket.pk)
+        old_status, was_answered = ticket.status, ticket.first_response_at is not None
         comment, timeline = services.add_comment(
             ticket=ticket, author=author, body=body, internal=internal, is_staff=is_staff
         )
+        # First public staff reply stops the first-response clock; a customer reply on a
+        # pending ticket resumes the resolution clock.
+        sla.on_ticket_change(ticket=ticket, old_status=old_status, was_answered=was_answered)
         timeline.flush()
     return comment
 
@@ -58,7 +64,9 @@ def update_status(
 ) -> Ticket:
     with transaction.atomic():  # also called from admin actions and other flows
         ticket = Ticket.objects.select_for_update().get(pk=ticket.pk)
+        old_status, was_answered = ticket.status, ticket.first_response_at is not None
         services.change_status(ticket=ticket, status=status, actor=actor, reason=reason).flush()
+        sla.on_ticket_change(ticket=ticket, old_status=old_status, was_answered=was_answered)
     return ticket
 
 
@@ -77,6 +85,7 @@ def edit_ticket(
     view already runs inside its own transaction)."""
     with transaction.atomic():
         ticket = Ticket.objects.select_for_update().get(pk=ticket.pk)
+        old_status, was_answered = ticket.status, ticket.first_response_at is not None
         timelines = []
         if priority != ticket.priority:
             timelines.append(services.change_priority(ticket=ticket, priority=priority, actor=actor))
@@ -93,6 +102,7 @@ def edit_ticket(
             timelines.append(timeline)
         if status and status != ticket.status:
             timelines.append(services.change_status(ticket=ticket, status=status, actor=actor))
+        sla.on_ticket_change(ticket=ticket, old_status=old_status, was_answered=was_answered)
         for timeline in timelines:
             timeline.flush()
     return ticket
