@@ -14,12 +14,18 @@ class SlaConfig(AppConfig):
     role_permissions = {
         "agent": ["view_slaclock", "view_escalation"],
         "manager": [
-            "view_slaclock", "view_escalation", "view_slapolicy", "add_slapolicy",
+            "view_slaclock", "view_breach", "view_escalation", "view_slapolicy", "add_slapolicy",
             "change_slapolicy", "view_webhookendpoint", "add_webhookendpoint",
             "change_webhookendpoint", "delete_webhookendpoint", "view_notification",
             "view_delivery", "view_watcherheartbeat",
         ],
     }
+
+    # Auditor (oncall's check_escalation_finished): independent of the watcher it audits.
+    schedules = [
+        {"name": "sla.audit_overdue", "func": "sla.tasks.audit_overdue", "schedule_type": "I",
+         "minutes": 5},
+    ]
 
     def ready(self) -> None:
         post_migrate.connect(_seed_defaults, sender=self, dispatch_uid="sla.seed_defaults")

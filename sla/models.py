@@ -356,3 +356,12 @@ class WatcherHeartbeat(models.Model):
 
     def details(self) -> dict[str, Any]:
         return {"name": self.name, "last_pass_at": self.last_pass_at.isoformat()}
+
+
+class Breach(SlaClock):
+    """The breach report in the admin: clocks that missed their deadline (proxy, no table)."""
+
+    class Meta:
+        proxy = True
+        verbose_name = "SLA breach"
+        verbose_name_plural = "SLA breaches"

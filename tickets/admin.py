@@ -10,6 +10,7 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
+from sla.admin import render_clocks
 from tickets import flows
 from tickets.models import Category, Comment, Ticket, TicketEvent
 from tickets.services import TicketStateError
@@ -88,7 +89,7 @@ class TicketAdmin(admin.ModelAdmin):
         "reference", "customer", "subject", "description", "channel", "status",
         "category_source", "category_confidence", "classifier_version", "category_guesses",
         "assigned_at", "sla_due_at", "created_at", "updated_at", "first_response_at",
-        "resolved_at", "closed_at",
+        "resolved_at", "closed_at", "sla_clocks",
     ]
     fields = [
         ("reference", "status", "priority", "channel"),
@@ -98,11 +99,16 @@ class TicketAdmin(admin.ModelAdmin):
         ("category", "needs_triage", "category_source", "category_confidence"),
         ("classifier_version", "category_guesses"),
         ("created_at", "first_response_at", "resolved_at", "closed_at", "sla_due_at"),
+        "sla_clocks",
         "new_status",
         ("reply", "reply_internal"),
     ]
     inlines = [CommentInline, TimelineInline]
     actions = ["mark_resolved", "mark_closed"]
+
+    @admin.display(description="SLA clocks")
+    def sla_clocks(self, ticket: Ticket) -> str:
+        return render_clocks(ticket)
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # tickets arrive through the API (and its intake flow)

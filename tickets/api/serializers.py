@@ -6,8 +6,10 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from sla.api.serializers import ClockSerializer
 from tickets.api.fields import (
     NoUnknownFieldsMixin,
     StrictBooleanField,
@@ -93,9 +95,10 @@ class TicketDetailSerializer(TicketSerializer):
 
     comments = serializers.SerializerMethodField()
     timeline = serializers.SerializerMethodField()
+    sla = serializers.SerializerMethodField()
 
     class Meta(TicketSerializer.Meta):
-        fields = [*TicketSerializer.Meta.fields, "comments", "timeline"]
+        fields = [*TicketSerializer.Meta.fields, "comments", "timeline", "sla"]
         read_only_fields = fields
 
     def _staff(self) -> bool:
@@ -107,3 +110,11 @@ class TicketDetailSerializer(TicketSerializer):
 
     def get_timeline(self, ticket: Ticket) -> list[dict[str, Any]]:
         return visible_events(list(ticket.events.all()), staff=self._staff())
+
+    @extend_schema_field(ClockSerializer(many=True))
+    def get_sla(self, ticket: Ticket) -> list[dict[str, Any]]:
+        """The SLA clocks (state, due, time left) for staff; internal targets are not shown to
+        customers. Prefetched by the view (one query for all clocks)."""
+        if not self._staff():
+            return []
+        return list(ClockSerializer(ticket.sla_clocks.all(), many=True, context=self.context).data)

@@ -13,6 +13,7 @@ from rest_framework.pagination import PageNumberPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from sla.models import SlaClock
 from tickets import flows
 from tickets.api.idempotency import HEADER, IdempotentRequest
 from tickets.api.render import render_ticket
@@ -70,6 +71,10 @@ class TicketViewSet(
                 Prefetch("comments", queryset=Comment.objects.select_related("author")),
                 Prefetch("events", queryset=TicketEvent.objects.select_related("actor")),
             )
+            if self._staff():  # customers are not shown SLA clocks
+                qs = qs.prefetch_related(
+                    Prefetch("sla_clocks", queryset=SlaClock.objects.order_by("started_at", "id"))
+                )
         if self.action == "list" and (wanted := self.request.query_params.get("status")):
             if wanted not in Ticket.Status.values:
                 raise ValidationError({"status": [f"Must be one of {Ticket.Status.values}."]})
