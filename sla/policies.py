@@ -2,9 +2,10 @@
 no policy query.
 
 Invalidation: at most every SLA_POLICY_CHECK_SECONDS (default 5 s) a process runs one cheap
-fingerprint query (COUNT and MAX(updated_at) of sla_slapolicy, a handful of rows) and reloads
-only when it changed. Every admin/ORM save moves updated_at (auto_now) and a delete changes the
-count, so an edit reaches every web worker and watcher within that interval. (A raw
+fingerprint query (id and updated_at of every policy: a handful of rows, no JSON) and reloads
+only when it changed. Every admin/ORM save changes its row's updated_at (auto_now) and a delete
+or insert changes the id list, so an edit reaches every web worker and watcher within that
+interval, whatever the clocks of the nodes say (no MAX(updated_at) comparison). (A raw
 queryset.update() that leaves updated_at alone would not be noticed; the admin never does that.)
 `invalidate()` drops this process's copy at once (admin saves, tests)."""
 
@@ -16,7 +17,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Count, Max
 
 from sla.calendar import BusinessCalendar
 from sla.models import SlaPolicy
@@ -45,9 +45,8 @@ def invalidate() -> None:
         _state.update(policies=None, fingerprint=None, checked=0.0)
 
 
-def _fingerprint() -> tuple[int, Any]:
-    row = SlaPolicy.objects.aggregate(n=Count("id"), latest=Max("updated_at"))
-    return row["n"], row["latest"]
+def _fingerprint() -> list[tuple[int, Any]]:
+    return list(SlaPolicy.objects.order_by("id").values_list("id", "updated_at"))
 
 
 def _load() -> list[CachedPolicy]:
