@@ -227,9 +227,17 @@ def _reassign(ticket: Ticket, clock: SlaClock) -> dict[str, Any]:
     if escalate is None:
         return {"notify": "oncall"}
     old = ticket.assignee_id
-    escalate(ticket=ticket, min_tier=settings.SLA_ESCALATION_MIN_TIER,
-             reason=f"SLA {clock.stage} overdue")
-    return {"notify": "oncall", "reassigned": True, "from": old, "to": ticket.assignee_id}
+    # Runs in this transaction (it joins it), with the ticket row we hold locked: the
+    # reassignment commits iff this escalation does. It returns the agent now responsible, or
+    # None when nobody of that tier has room (then only the on-call page remains).
+    agent = escalate(ticket=ticket, min_tier=settings.SLA_ESCALATION_MIN_TIER,
+                     reason=f"SLA {clock.stage} overdue")
+    new = getattr(agent, "user_id", None) if agent is not None else None
+    if new is None:
+        return {"notify": "oncall", "reassigned": False}
+    ticket.assignee_id = new
+    return {"notify": "assignee" if new != old else "oncall", "reassigned": new != old,
+            "from": old, "to": new}
 
 
 def _routing_hook(name: str) -> Callable[..., Any] | None:

@@ -21,7 +21,8 @@ class ClockFactory(factory.django.DjangoModelFactory):
     target_seconds = 3600
     snapshot = factory.LazyFunction(
         lambda: {"warn_at": 0.8, "calendar": None, "escalate_after_seconds": 1800,
-                 "stop_on": ["first_response"], "pause_on": [], "resume_on": []}
+                 "stop_on": ["first_response", "resolved", "closed"], "pause_on": [],
+                 "resume_on": []}
     )
     started_at = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
     warn_at = factory.LazyAttribute(lambda c: c.started_at + timedelta(seconds=2880))
