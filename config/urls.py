@@ -13,6 +13,7 @@ admin.site.index_title = "Support desk"
 api_v1 = [
     path("", include("tickets.api.urls")),
     path("", include("sla.api.urls")),
+    path("", include("routing.api.urls")),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
 ]

@@ -10,6 +10,9 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
+from routing.models import AgentProfile
+from routing.selectors import get_latest_decision
+from routing.services import RoutingError
 from sla.admin import render_clocks
 from tickets import flows
 from tickets.models import Category, Comment, Ticket, TicketEvent
@@ -67,9 +70,34 @@ class TicketAdminForm(forms.ModelForm):  # type: ignore[type-arg]
         required=False, label="Internal note (never shown to the customer)"
     )
 
+    assign_over_capacity = forms.BooleanField(
+        required=False, label="Assign even if over capacity (recorded)"
+    )
+
     class Meta:
         model = Ticket
-        fields = ["priority", "category"]
+        fields = ["priority", "category", "assignee"]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if "assignee" in self.fields:  # only users with an agent profile take tickets
+            field = self.fields["assignee"]
+            agents = field.queryset.filter(agent_profile__isnull=False)  # type: ignore[attr-defined]
+            field.queryset = agents  # type: ignore[attr-defined]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        user = data.get("assignee")
+        if user is not None and user.pk != self.instance.assignee_id and self.instance.is_open:
+            profile = AgentProfile.objects.filter(user=user).first()
+            full = profile is not None and profile.load >= profile.capacity
+            if full and not data.get("assign_over_capacity"):
+                self.add_error(
+                    "assign_over_capacity",
+                    f"{user} is at capacity ({profile.load}/{profile.capacity}): tick to assign "
+                    "anyway.",
+                )
+        return data
 
 
 @admin.register(Ticket)
@@ -89,11 +117,12 @@ class TicketAdmin(admin.ModelAdmin):
         "reference", "customer", "subject", "description", "channel", "status",
         "category_source", "category_confidence", "classifier_version", "category_guesses",
         "assigned_at", "sla_due_at", "created_at", "updated_at", "first_response_at",
-        "resolved_at", "closed_at", "sla_clocks",
+        "resolved_at", "closed_at", "sla_clocks", "routing_explanation",
     ]
     fields = [
         ("reference", "status", "priority", "channel"),
-        ("customer", "assignee", "assigned_at"),
+        ("customer", "assignee", "assign_over_capacity", "assigned_at"),
+        "routing_explanation",
         "subject",
         "description",
         ("category", "needs_triage", "category_source", "category_confidence"),
@@ -105,6 +134,12 @@ class TicketAdmin(admin.ModelAdmin):
     ]
     inlines = [CommentInline, TimelineInline]
     actions = ["mark_resolved", "mark_closed"]
+
+    @admin.display(description="Routing")
+    def routing_explanation(self, ticket: Ticket) -> str:
+        """Why the ticket is with its assignee (or waiting): the latest routing decision."""
+        decision = get_latest_decision(ticket)
+        return f"{decision.outcome}: {decision.explanation}" if decision else "-"
 
     @admin.display(description="SLA clocks")
     def sla_clocks(self, ticket: Ticket) -> str:
@@ -127,8 +162,10 @@ class TicketAdmin(admin.ModelAdmin):
                 status=data["new_status"] or None,
                 reply=data["reply"],
                 internal=data["reply_internal"],
+                assignee=data.get("assignee", flows.UNCHANGED),
+                over_capacity_ok=data.get("assign_over_capacity", False),
             )
-        except TicketStateError as exc:
+        except (TicketStateError, RoutingError) as exc:
             self.message_user(request, str(exc), messages.ERROR)
 
     def _set_status(self, request: HttpRequest, queryset: QuerySet[Ticket], status: str) -> None:

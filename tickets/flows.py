@@ -5,13 +5,18 @@ tickets.models and tickets.services sit below them (see README "Architecture")."
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 
+from routing import services as routing
 from sla import services as sla
 from tickets import services
 from tickets.models import Category, Comment, Ticket, TicketEvent
+
+# edit_ticket's "leave the assignee as it is" (None means unassign).
+UNCHANGED: Any = object()
 
 
 def submit_ticket(
@@ -35,6 +40,8 @@ def submit_ticket(
             priority=priority,
             channel=channel,
         )
+        # (categorization goes here, before routing)
+        routing.route_ticket(ticket=ticket, timeline=timeline)
         sla.start_ticket_clocks(ticket=ticket, timeline=timeline)
         events = timeline.flush()
         if before_commit:
@@ -52,6 +59,10 @@ def reply(
         comment, timeline = services.add_comment(
             ticket=ticket, author=author, body=body, internal=internal, is_staff=is_staff
         )
+        # A customer reply can reopen a resolved ticket: it counts on its assignee's load again.
+        routing.ticket_status_changed(
+            ticket=ticket, old_status=old_status, actor=author, timeline=timeline
+        )
         # First public staff reply stops the first-response clock; a customer reply on a
         # pending ticket resumes the resolution clock.
         sla.on_ticket_change(ticket=ticket, old_status=old_status, was_answered=was_answered)
@@ -65,7 +76,12 @@ def update_status(
     with transaction.atomic():  # also called from admin actions and other flows
         ticket = Ticket.objects.select_for_update().get(pk=ticket.pk)
         old_status, was_answered = ticket.status, ticket.first_response_at is not None
-        services.change_status(ticket=ticket, status=status, actor=actor, reason=reason).flush()
+        timeline = services.change_status(ticket=ticket, status=status, actor=actor, reason=reason)
+        # Resolving/closing frees the assignee's slot for the next queued ticket (and back).
+        routing.ticket_status_changed(
+            ticket=ticket, old_status=old_status, actor=actor, timeline=timeline
+        )
+        timeline.flush()
         sla.on_ticket_change(ticket=ticket, old_status=old_status, was_answered=was_answered)
     return ticket
 
@@ -79,17 +95,23 @@ def edit_ticket(
     status: str | None,
     reply: str,
     internal: bool,
+    assignee: Any = UNCHANGED,
+    over_capacity_ok: bool = False,
 ) -> Ticket:
     """An agent's edit in the admin: each change is applied by its service and lands on the
     timeline; unchanged values write nothing. All or nothing (not durable: the admin's change
-    view already runs inside its own transaction)."""
+    view already runs inside its own transaction).
+    `assignee` (a user, or None to unassign) reassigns by hand; an agent at capacity needs
+    `over_capacity_ok` (else routing.services.OverCapacityError and nothing is saved). A
+    category set on an unassigned ticket routes it like intake does."""
     with transaction.atomic():
         ticket = Ticket.objects.select_for_update().get(pk=ticket.pk)
         old_status, was_answered = ticket.status, ticket.first_response_at is not None
         timelines = []
+        category_changed = category != ticket.category
         if priority != ticket.priority:
             timelines.append(services.change_priority(ticket=ticket, priority=priority, actor=actor))
-        if category != ticket.category:
+        if category_changed:
             timelines.append(
                 services.set_category(
                     ticket=ticket, category=category, actor=actor, source=Ticket.CategorySource.AGENT
@@ -102,6 +124,20 @@ def edit_ticket(
             timelines.append(timeline)
         if status and status != ticket.status:
             timelines.append(services.change_status(ticket=ticket, status=status, actor=actor))
+        routed = services.Timeline(ticket)
+        timelines.append(routed)
+        routing.ticket_status_changed(
+            ticket=ticket, old_status=old_status, actor=actor, timeline=routed
+        )
+        if assignee is not UNCHANGED and getattr(assignee, "pk", None) != ticket.assignee_id:
+            routing.assign_manually(
+                ticket=ticket, user=assignee, actor=actor, over_capacity_ok=over_capacity_ok,
+                timeline=routed,
+            )
+        elif category_changed:
+            routing.route_ticket(
+                ticket=ticket, timeline=routed, trigger="categorized", actor=actor
+            )
         sla.on_ticket_change(ticket=ticket, old_status=old_status, was_answered=was_answered)
         for timeline in timelines:
             timeline.flush()

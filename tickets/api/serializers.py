@@ -9,6 +9,7 @@ from django.conf import settings
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from routing.api.serializers import DecisionSerializer
 from sla.api.serializers import ClockSerializer
 from tickets.api.fields import (
     NoUnknownFieldsMixin,
@@ -96,9 +97,10 @@ class TicketDetailSerializer(TicketSerializer):
     comments = serializers.SerializerMethodField()
     timeline = serializers.SerializerMethodField()
     sla = serializers.SerializerMethodField()
+    routing = serializers.SerializerMethodField()
 
     class Meta(TicketSerializer.Meta):
-        fields = [*TicketSerializer.Meta.fields, "comments", "timeline", "sla"]
+        fields = [*TicketSerializer.Meta.fields, "comments", "timeline", "sla", "routing"]
         read_only_fields = fields
 
     def _staff(self) -> bool:
@@ -118,3 +120,12 @@ class TicketDetailSerializer(TicketSerializer):
         if not self._staff():
             return []
         return list(ClockSerializer(ticket.sla_clocks.all(), many=True, context=self.context).data)
+
+    @extend_schema_field(DecisionSerializer(allow_null=True))
+    def get_routing(self, ticket: Ticket) -> dict[str, Any] | None:
+        """Why the ticket is with its assignee (or waiting): the latest routing decision, for
+        staff only (candidates' loads are internal). Prefetched by the view."""
+        if not self._staff():
+            return None
+        latest = getattr(ticket, "latest_routing", None)
+        return dict(DecisionSerializer(latest[0]).data) if latest else None

@@ -13,6 +13,7 @@ from rest_framework.pagination import PageNumberPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from routing.models import RoutingDecision
 from sla.models import SlaClock
 from tickets import flows
 from tickets.api.idempotency import HEADER, IdempotentRequest
@@ -71,9 +72,16 @@ class TicketViewSet(
                 Prefetch("comments", queryset=Comment.objects.select_related("author")),
                 Prefetch("events", queryset=TicketEvent.objects.select_related("actor")),
             )
-            if self._staff():  # customers are not shown SLA clocks
+            if self._staff():  # customers are not shown SLA clocks nor routing decisions
                 qs = qs.prefetch_related(
-                    Prefetch("sla_clocks", queryset=SlaClock.objects.order_by("started_at", "id"))
+                    Prefetch("sla_clocks", queryset=SlaClock.objects.order_by("started_at", "id")),
+                    Prefetch(
+                        "routing_decisions",
+                        queryset=RoutingDecision.objects.select_related("agent__user").order_by(
+                            "-id"
+                        )[:1],
+                        to_attr="latest_routing",
+                    ),
                 )
         if self.action == "list" and (wanted := self.request.query_params.get("status")):
             if wanted not in Ticket.Status.values:

@@ -1,0 +1,59 @@
+"""Agents over the API. Output fields are listed explicitly (no accidental leaks)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework import serializers
+
+from routing.models import AgentProfile, AgentSkill, RoutingDecision
+
+
+class AgentSkillSerializer(serializers.ModelSerializer):
+    skill = serializers.CharField(source="skill.slug", read_only=True)
+
+    class Meta:
+        model = AgentSkill
+        fields = ["skill", "level"]
+        read_only_fields = fields
+
+
+class AgentSerializer(serializers.ModelSerializer):
+    username = serializers.CharField(source="user.username", read_only=True)
+    skills = AgentSkillSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = AgentProfile
+        fields = [
+            "id", "username", "availability", "capacity", "load", "tier", "team", "skills",
+            "last_assigned_at",
+        ]
+        read_only_fields = fields
+
+
+class AvailabilitySerializer(serializers.Serializer):
+    """PATCH /agents/me/: availability only; anything else is a 400, not silently dropped."""
+
+    availability = serializers.ChoiceField(choices=AgentProfile.Availability.choices)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        unknown = sorted(set(self.initial_data) - {"availability"})
+        if unknown:
+            raise serializers.ValidationError({name: ["Not editable here."] for name in unknown})
+        if not isinstance(self.initial_data.get("availability"), str):
+            raise serializers.ValidationError({"availability": ["Must be a string."]})
+        return attrs
+
+
+class DecisionSerializer(serializers.ModelSerializer):
+    """The routing explanation shown to staff on a ticket."""
+
+    agent = serializers.CharField(source="agent.user.username", read_only=True, default=None)
+
+    class Meta:
+        model = RoutingDecision
+        fields = [
+            "id", "created_at", "trigger", "outcome", "agent", "skill", "min_tier", "rule",
+            "explanation", "candidates", "over_capacity",
+        ]
+        read_only_fields = fields
