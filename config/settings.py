@@ -189,6 +189,19 @@ TICKET_DESCRIPTION_MAX = 10_000
 COMMENT_BODY_MAX = 10_000
 IDEMPOTENCY_TTL_HOURS = 24
 
+# --- Classifier (see classifier/registry.py and classifier/services.py) --------------------
+# How stale a process's idea of the active model may get: it checks at most this often.
+CLASSIFIER_REFRESH_SECONDS = env.float("CLASSIFIER_REFRESH_SECONDS", default=30.0)
+# Retrain (django-q2 task, checked every 15 min) once agents confirmed this many labels.
+CLASSIFIER_RETRAIN_AFTER_LABELS = env.int("CLASSIFIER_RETRAIN_AFTER_LABELS", default=50)
+# Precision the confidence threshold is chosen to reach on the validation split.
+CLASSIFIER_TARGET_PRECISION = env.float("CLASSIFIER_TARGET_PRECISION", default=0.95)
+# A retrained version is activated unless its validation macro-F1 is lower than the active
+# one's by more than this (two validation splits differ by about this much noise).
+CLASSIFIER_ACTIVATION_TOLERANCE = env.float("CLASSIFIER_ACTIVATION_TOLERANCE", default=0.005)
+CLASSIFIER_MIN_EXAMPLES = env.int("CLASSIFIER_MIN_EXAMPLES", default=20)
+CLASSIFIER_MAX_CHARS = 20_000  # text beyond this is not read by the model (CPU bound)
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

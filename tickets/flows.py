@@ -10,6 +10,7 @@ from typing import Any
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 
+from classifier import services as classifier
 from routing import services as routing
 from sla import services as sla
 from tickets import services
@@ -32,6 +33,8 @@ def submit_ticket(
     `before_commit(ticket, events)` runs last inside the transaction (the API renders its
     response from memory and stores its idempotency record there, so a ticket never exists
     without it)."""
+    # Classifying is CPU work: done before the transaction, so no connection or lock waits on it.
+    guess = classifier.classify(subject, description)
     with transaction.atomic(durable=True):
         ticket, timeline = services.create_ticket(
             customer=customer,
@@ -39,8 +42,9 @@ def submit_ticket(
             description=description,
             priority=priority,
             channel=channel,
+            category_fields=classifier.ticket_fields(guess),  # in the INSERT: no extra statement
         )
-        # (categorization goes here, before routing)
+        classifier.apply_prediction(ticket=ticket, prediction=guess, timeline=timeline)
         routing.route_ticket(ticket=ticket, timeline=timeline)
         sla.start_ticket_clocks(ticket=ticket, timeline=timeline)
         events = timeline.flush()
@@ -141,4 +145,20 @@ def edit_ticket(
         sla.on_ticket_change(ticket=ticket, old_status=old_status, was_answered=was_answered)
         for timeline in timelines:
             timeline.flush()
+    return ticket
+
+
+def recategorize(*, ticket: Ticket, category: Category, actor: AbstractBaseUser) -> Ticket:
+    """An agent confirms or changes a ticket's category (the admin's bulk action): a confirmed
+    label for the classifier's next training, and a `categorized` event. No-op if unchanged
+    and already confirmed by a human."""
+    with transaction.atomic():
+        ticket = Ticket.objects.select_for_update().get(pk=ticket.pk)
+        if ticket.category_id == category.pk and ticket.category_source == (
+            Ticket.CategorySource.AGENT
+        ):
+            return ticket
+        services.set_category(
+            ticket=ticket, category=category, actor=actor, source=Ticket.CategorySource.AGENT
+        ).flush()
     return ticket

@@ -1,0 +1,297 @@
+"""The classifier seen from the rest of Switchboard: classify a new ticket, record what it said,
+and train / activate model versions. The ML itself is pure and lives in classifier.pipeline.
+
+Intake (tickets.flows.submit_ticket) uses three functions:
+1. `classify(subject, description)` BEFORE the transaction: CPU work, no lock held meanwhile;
+   never raises (a broken or missing model means triage, not a 500).
+2. `ticket_fields(classification)`: the category columns, passed into the ticket's INSERT so
+   classification costs no UPDATE.
+3. `apply_prediction(ticket=..., prediction=..., timeline=...)` inside the transaction: sets
+   any of those fields not already set (none on intake) and buffers the `categorized` or
+   `triage` event, written with the flow's other events in one INSERT."""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from classifier import registry
+from classifier.models import ModelVersion, TrainingExample
+from tickets.models import Category, Ticket, TicketEvent
+from tickets.services import Timeline
+
+if TYPE_CHECKING:
+    from classifier.pipeline import Prediction, TextClassifier, TrainResult
+
+log = logging.getLogger(__name__)
+
+Kind = TicketEvent.Kind
+# Only humans' labels teach the model: learning from its own guesses would entrench its errors.
+CONFIRMED_SOURCES = (Ticket.CategorySource.AGENT, Ticket.CategorySource.IMPORT)
+
+
+def model_text(subject: str, description: str) -> str:
+    """What the model reads, in training and in prediction alike."""
+    return f"{subject}\n{description}"
+
+
+# --- Classification (the request path) ----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Classification:
+    """What the active model said about one ticket. `category` is set only at or above the
+    version's threshold (and only for an active category); `top` holds its 3 best guesses."""
+
+    label: str | None
+    confidence: float
+    top: tuple[tuple[str, float], ...]
+    model_version: str
+    threshold: float
+    category: Category | None = field(default=None, compare=False)
+
+
+def classify(subject: str, description: str) -> Classification | None:
+    """Classify a ticket's text with the active model; None when there is no usable model.
+    No DB writes; at most two small reads every CLASSIFIER_REFRESH_SECONDS (registry)."""
+    try:
+        active = registry.get_active()
+        if active is None:
+            return None
+        limit = int(getattr(settings, "CLASSIFIER_MAX_CHARS", 20_000))
+        # Clip before the model: its cost grows with the text, the category is in the start.
+        text = model_text(str(subject or ""), str(description or ""))[:limit]
+        prediction = active.model.predict_one(text)
+    except Exception:  # a failing model must not fail intake: the ticket goes to triage
+        log.exception("classifier: prediction failed, sending the ticket to triage")
+        return None
+    return _decide(prediction, active)
+
+
+def _decide(prediction: Prediction, active: registry.ActiveModel) -> Classification:
+    best = prediction.top[0][0] if prediction.top else prediction.label
+    category = None
+    if best is not None and prediction.confidence >= active.threshold:
+        category = active.categories.get(best)
+    return Classification(
+        label=category.slug if category else None,
+        confidence=float(prediction.confidence),
+        top=tuple((str(slug), float(p)) for slug, p in prediction.top[:3]),
+        model_version=active.tag,
+        threshold=active.threshold,
+        category=category,
+    )
+
+
+def ticket_fields(classification: Classification | None) -> dict[str, Any]:
+    """The ticket columns a classification decides (no model: triage, nothing else)."""
+    if classification is None:
+        return {"needs_triage": True}
+    category = classification.category
+    return {
+        "category": category,
+        "category_source": Ticket.CategorySource.MODEL if category else Ticket.CategorySource.NONE,
+        "category_confidence": round(classification.confidence, 4),
+        "classifier_version": classification.model_version,
+        "category_guesses": [[slug, round(p, 4)] for slug, p in classification.top],
+        "needs_triage": category is None,
+    }
+
+
+def apply_prediction(
+    *, ticket: Ticket, prediction: Classification | None, timeline: Timeline
+) -> None:
+    """Record a classification on a ticket: its fields (only those that differ, so on intake,
+    where the INSERT already carried them, this writes nothing) and a `categorized` event
+    (confident) or a `triage` event (unsure, with the top 3 guesses), buffered in `timeline`.
+    Without a model (None) the ticket is only flagged for triage, with no event.
+    Must run inside the caller's transaction; does not take locks."""
+    changed = []
+    for name, value in ticket_fields(prediction).items():
+        current = ticket.category_id if name == "category" else getattr(ticket, name)
+        wanted = value.pk if name == "category" and value is not None else value
+        if current != wanted:
+            setattr(ticket, name, value)
+            changed.append(name)
+    if changed and ticket.pk is not None:
+        ticket.save(update_fields=changed)
+
+    if prediction is None:
+        return  # no model said anything: the triage flag is the whole story
+    if prediction.category is not None:
+        timeline.add(
+            Kind.CATEGORIZED, None, old=None, new=prediction.category.slug, source="model",
+            confidence=round(prediction.confidence, 4), model_version=prediction.model_version,
+        )
+    else:
+        timeline.add(
+            Kind.TRIAGE, None, reason="low_confidence",
+            confidence=round(prediction.confidence, 4), threshold=round(prediction.threshold, 4),
+            guesses=[[slug, round(p, 4)] for slug, p in prediction.top],
+            model_version=prediction.model_version,
+        )
+
+
+# --- Training data ------------------------------------------------------------------------
+
+
+def labelled_examples() -> tuple[list[str], list[str]]:
+    """Texts and category slugs to train on: imported history plus tickets whose category a
+    human set (agent or import), in active categories only. Read-only."""
+    texts: list[str] = []
+    labels: list[str] = []
+    imported = TrainingExample.objects.filter(category__is_active=True).values_list(
+        "text", "category__slug"
+    )
+    for text, slug in imported.iterator(chunk_size=5000):
+        texts.append(text)
+        labels.append(slug)
+    confirmed = Ticket.objects.filter(
+        category_source__in=CONFIRMED_SOURCES, category__is_active=True
+    ).values_list("subject", "description", "category__slug")
+    for subject, description, slug in confirmed.iterator(chunk_size=5000):
+        texts.append(model_text(subject, description))
+        labels.append(slug)
+    return texts, labels
+
+
+def confirmed_labels_since(since: Any) -> int:
+    """Categories agents set or changed by hand after `since` (one COUNT on the timeline)."""
+    qs = TicketEvent.objects.filter(kind=Kind.CATEGORIZED, data__source=Ticket.CategorySource.AGENT)
+    if since is not None:
+        qs = qs.filter(created_at__gt=since)
+    return qs.count()
+
+
+# --- Training and activation (commands and tasks only, never a request) ---------------------
+
+
+class NotEnoughData(Exception):
+    """Too few labelled examples (or labels) to train a model worth having."""
+
+
+@dataclass
+class TrainOutcome:
+    version: ModelVersion
+    activated: bool
+    reason: str
+    train_seconds: float
+
+    def summary(self) -> dict[str, Any]:
+        v = self.version
+        keys = ("accuracy", "macro_f1", "weighted_f1", "top3_accuracy", "coverage", "precision")
+        return {
+            "version": v.tag,
+            "id": v.pk,
+            "activated": self.activated,
+            "reason": self.reason,
+            "n_samples": v.n_samples,
+            "n_train": v.n_train,
+            "n_validation": v.n_validation,
+            "labels": v.labels,
+            "threshold": round(v.threshold, 4),
+            "train_seconds": round(self.train_seconds, 2),
+            "validation": {k: v.metrics.get(k) for k in keys},
+        }
+
+
+def train_version(
+    *, notes: str = "", min_examples: int | None = None
+) -> tuple[ModelVersion, float]:
+    """Train on the labelled data in the database and store a new, inactive ModelVersion.
+    CPU-heavy (seconds to a minute): call it from a command or a task, never a request."""
+    from classifier import pipeline
+
+    texts, labels = labelled_examples()
+    minimum = min_examples if min_examples is not None else settings.CLASSIFIER_MIN_EXAMPLES
+    if len(texts) < minimum or len(set(labels)) < 2:
+        raise NotEnoughData(
+            f"{len(texts)} labelled examples in {len(set(labels))} categories; "
+            f"need at least {minimum} in 2 or more"
+        )
+    started = time.perf_counter()
+    result: TrainResult = pipeline.train(
+        texts, labels, target_precision=settings.CLASSIFIER_TARGET_PRECISION, random_state=0
+    )
+    seconds = time.perf_counter() - started
+    artifact = result.model.to_bytes()
+    version = ModelVersion.objects.create(
+        n_samples=len(texts),
+        n_train=result.n_train,
+        n_validation=result.n_validation,
+        labels=list(result.labels),
+        metrics={**_plain(result.metrics), "confusion": _plain(result.confusion)},
+        threshold=float(result.threshold),
+        artifact=artifact,
+        sha256=ModelVersion.digest(artifact),
+        train_seconds=seconds,
+        notes=notes,
+    )
+    return version, seconds
+
+
+def not_worse(candidate: ModelVersion, active: ModelVersion | None) -> tuple[bool, str]:
+    """The activation rule: macro-F1 on validation no lower than the active version's (within
+    CLASSIFIER_ACTIVATION_TOLERANCE, the noise between two validation splits)."""
+    if active is None:
+        return True, "no active version"
+    new, old = candidate.metrics.get("macro_f1"), active.metrics.get("macro_f1")
+    if new is None or old is None:
+        return False, "validation macro_f1 missing"
+    tolerance = settings.CLASSIFIER_ACTIVATION_TOLERANCE
+    verdict = "not worse than" if new >= old - tolerance else "worse than"
+    return new >= old - tolerance, f"macro_f1 {new:.4f} {verdict} {active.tag}'s {old:.4f}"
+
+
+def activate(version: ModelVersion) -> None:
+    """Make `version` the one active model. Locks the active row, so two activations queue;
+    the partial unique constraint makes two active versions impossible either way. Every
+    process picks it up within CLASSIFIER_REFRESH_SECONDS (see classifier.registry)."""
+    with transaction.atomic():
+        list(ModelVersion.objects.select_for_update().filter(is_active=True).only("pk"))
+        ModelVersion.objects.filter(is_active=True).exclude(pk=version.pk).update(is_active=False)
+        version.is_active, version.activated_at = True, timezone.now()
+        version.save(update_fields=["is_active", "activated_at"])
+    registry.registry.invalidate()
+
+
+def train_and_activate(
+    *, policy: str = "if_not_worse", notes: str = "", min_examples: int | None = None
+) -> TrainOutcome:
+    """Train a new version on the database's labelled data and activate it according to
+    `policy`: "if_not_worse" (the default rule, see not_worse), "always" or "never".
+    Raises NotEnoughData. Not idempotent: every call stores a new version."""
+    version, seconds = train_version(notes=notes, min_examples=min_examples)
+    if policy == "always":
+        ok, reason = True, "activation forced"
+    elif policy == "never":
+        ok, reason = False, "activation not requested"
+    else:
+        active = ModelVersion.objects.filter(is_active=True).defer("artifact").first()
+        ok, reason = not_worse(version, active)
+    if ok:
+        activate(version)
+    log.info("classifier: trained %s (%s)%s", version.tag, reason, ", activated" if ok else "")
+    return TrainOutcome(version=version, activated=ok, reason=reason, train_seconds=seconds)
+
+
+def load_version(version: ModelVersion) -> TextClassifier:
+    """A stored version's model, hash-checked (registry.ArtifactError otherwise)."""
+    return registry.load_model(version)
+
+
+def _plain(value: Any) -> Any:
+    """JSON-safe copy of metrics (numpy scalars and tuples become floats and lists)."""
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if hasattr(value, "item"):
+        return value.item()
+    return value
