@@ -30,7 +30,8 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
+from functools import cache
 from typing import Any
 
 from django.contrib.auth import get_user_model
@@ -38,25 +39,21 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import connection, transaction
 from django.db.models import (
     Case,
-    Count,
     Exists,
     F,
-    FloatField,
     IntegerField,
     OuterRef,
-    Q,
     QuerySet,
     Subquery,
-    Sum,
     Value,
     When,
-    Window,
 )
-from django.db.models.functions import Cast, Greatest, Least, NullIf
+from django.db.models.functions import Greatest, Least
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 
 from routing import conf, rules
-from routing.models import AgentProfile, AgentSkill, RoutingDecision
+from routing.models import AgentProfile, AgentSkill, RoutingDecision, Skill
 from routing.rules import Candidate, Pool
 from tickets.models import Category, Ticket, TicketEvent
 from tickets.services import Timeline
@@ -99,42 +96,65 @@ class Pick:
     rule: str
 
 
+def _candidate_sql(exclude: bool) -> str:
+    """The candidate query (see _candidate_rows), written out once per process: it runs on
+    every routing decision and building it through the ORM cost several times its execution."""
+    q = connection.ops.quote_name
+    user_model = get_user_model()
+    username = q(user_model._meta.get_field(user_model.USERNAME_FIELD).column)
+    load = q("load")
+    # Only quoted identifiers are formatted in; every value is a parameter.
+    return (
+        f"SELECT p.id, u.{username}, p.{load}, p.capacity, s.level, p.tier, p.last_assigned_at, "  # noqa: S608
+        f"CASE WHEN p.availability = %s AND p.{load} < p.capacity AND p.tier >= %s "
+        f"THEN 1 ELSE 0 END AS eligible, "
+        f"COUNT(*) OVER (), "
+        f"SUM(CASE WHEN p.availability = %s THEN 1 ELSE 0 END) OVER (), "
+        f"SUM(CASE WHEN p.availability = %s AND p.{load} < p.capacity THEN 1 ELSE 0 END) OVER (), "
+        f"p.user_id "
+        f"FROM {q(AgentSkill._meta.db_table)} s "
+        f"JOIN {q(Skill._meta.db_table)} k ON k.id = s.skill_id "
+        f"JOIN {q(AgentProfile._meta.db_table)} p ON p.id = s.agent_id "
+        f"JOIN {q(user_model._meta.db_table)} u ON u.id = p.user_id "
+        f"WHERE k.slug = %s {'AND p.id <> %s ' if exclude else ''}"
+        f"ORDER BY eligible DESC, "
+        f"CAST(p.{load} AS DOUBLE PRECISION) / NULLIF(p.capacity, 0) ASC NULLS LAST, "
+        f"s.level DESC, p.last_assigned_at ASC NULLS FIRST, p.id "
+        f"LIMIT %s"
+    )
+
+
+@cache
+def _cached_sql(vendor: str, exclude: bool) -> str:
+    return _candidate_sql(exclude)
+
+
+def _as_aware(value: Any) -> datetime | None:
+    """SQLite hands raw SQL datetimes back as text; PostgreSQL as aware datetimes."""
+    if value is None or isinstance(value, datetime):
+        return value
+    parsed = parse_datetime(str(value))
+    return parsed if parsed is None or timezone.is_aware(parsed) else timezone.make_aware(
+        parsed, UTC
+    )
+
+
 def _candidate_rows(
     *, skill: str, min_tier: int, exclude_agent: int | None
 ) -> list[tuple[Any, ...]]:
-    """ONE query: the best eligible holders of the skill first, plus window counts of how all
-    holders fell out of eligibility (so a queued decision needs no second query). Served by
-    the skill_id side of agent_skill_unique; a skill has tens to hundreds of holders."""
-    has_room = Q(agent__availability=AVAILABLE, agent__load__lt=F("agent__capacity"))
-    eligible = has_room & Q(agent__tier__gte=min_tier)
-    qs = AgentSkill.objects.filter(skill__slug=skill)
+    """ONE query: the best eligible holders of the skill first (the rules.rank_key order),
+    then the ineligible ones, with window counts of how all holders fell out of eligibility
+    (so a queued decision needs no second query). Starts from the skill's slug (unique index)
+    and agent_skill_unique (skill_id, agent_id); a skill has tens to hundreds of holders."""
+    sql = _cached_sql(connection.vendor, exclude_agent is not None)
+    params: list[Any] = [AVAILABLE, min_tier, AVAILABLE, AVAILABLE, skill]
     if exclude_agent is not None:
-        qs = qs.exclude(agent_id=exclude_agent)
-
-    def count(cond: Q) -> Window:
-        return Window(Sum(Case(When(cond, then=1), default=0, output_field=IntegerField())))
-
-    return list(
-        qs.annotate(
-            eligible=Case(When(eligible, then=1), default=0, output_field=IntegerField()),
-            ratio=Cast("agent__load", FloatField()) / NullIf(F("agent__capacity"), 0),
-            n_skill=Window(Count("pk")),
-            n_available=count(Q(agent__availability=AVAILABLE)),
-            n_room=count(has_room),
-        )
-        .order_by(
-            "-eligible",
-            F("ratio").asc(nulls_last=True),
-            "-level",
-            F("agent__last_assigned_at").asc(nulls_first=True),
-            "agent_id",
-        )
-        .values_list(
-            "agent_id", "agent__user__username", "agent__load", "agent__capacity", "level",
-            "agent__tier", "agent__last_assigned_at", "eligible", "n_skill", "n_available",
-            "n_room", "agent__user_id",
-        )[: conf.candidate_limit()]
-    )
+        params.append(exclude_agent)
+    params.append(conf.candidate_limit())
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    return [(*row[:6], _as_aware(row[6]), *row[7:]) for row in rows]
 
 
 def _read_candidates(

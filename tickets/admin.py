@@ -70,7 +70,6 @@ class TicketAdminForm(forms.ModelForm):  # type: ignore[type-arg]
     reply_internal = forms.BooleanField(
         required=False, label="Internal note (never shown to the customer)"
     )
-
     assign_over_capacity = forms.BooleanField(
         required=False, label="Assign even if over capacity (recorded)"
     )

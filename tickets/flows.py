@@ -36,16 +36,20 @@ def submit_ticket(
     # Classifying is CPU work: done before the transaction, so no connection or lock waits on it.
     guess = classifier.classify(subject, description)
     with transaction.atomic(durable=True):
+        decided = classifier.ticket_fields(guess)
+        # Routing picks the agent (and takes their slot) before the INSERT, which then carries
+        # the assignee too: no UPDATE of the new ticket for it.
+        route = routing.plan_route(category=decided.get("category"), priority=priority)
         ticket, timeline = services.create_ticket(
             customer=customer,
             subject=subject,
             description=description,
             priority=priority,
             channel=channel,
-            category_fields=classifier.ticket_fields(guess),  # in the INSERT: no extra statement
+            category_fields={**decided, **route.ticket_fields},  # in the INSERT
         )
         classifier.apply_prediction(ticket=ticket, prediction=guess, timeline=timeline)
-        routing.route_ticket(ticket=ticket, timeline=timeline)
+        routing.route_ticket(ticket=ticket, timeline=timeline, plan=route)  # records why
         sla.start_ticket_clocks(ticket=ticket, timeline=timeline)
         events = timeline.flush()
         if before_commit:
@@ -158,7 +162,10 @@ def recategorize(*, ticket: Ticket, category: Category, actor: AbstractBaseUser)
             Ticket.CategorySource.AGENT
         ):
             return ticket
-        services.set_category(
+        timeline = services.set_category(
             ticket=ticket, category=category, actor=actor, source=Ticket.CategorySource.AGENT
-        ).flush()
+        )
+        # Set by hand, routed the same way as intake (an assigned ticket stays put).
+        routing.route_ticket(ticket=ticket, timeline=timeline, trigger="categorized", actor=actor)
+        timeline.flush()
     return ticket
