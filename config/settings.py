@@ -196,9 +196,11 @@ CLASSIFIER_REFRESH_SECONDS = env.float("CLASSIFIER_REFRESH_SECONDS", default=30.
 CLASSIFIER_RETRAIN_AFTER_LABELS = env.int("CLASSIFIER_RETRAIN_AFTER_LABELS", default=50)
 # Precision the confidence threshold is chosen to reach on the validation split.
 CLASSIFIER_TARGET_PRECISION = env.float("CLASSIFIER_TARGET_PRECISION", default=0.95)
-# A retrained version is activated unless its validation macro-F1 is lower than the active
-# one's by more than this (two validation splits differ by about this much noise).
-CLASSIFIER_ACTIVATION_TOLERANCE = env.float("CLASSIFIER_ACTIVATION_TOLERANCE", default=0.005)
+# Share of labelled examples (chosen by content hash, stable across retrainings) never trained
+# on: a retrained version is activated unless its macro-F1 there is lower than the active
+# version's on the same examples by more than the tolerance.
+CLASSIFIER_HOLDOUT_PERCENT = env.int("CLASSIFIER_HOLDOUT_PERCENT", default=10)
+CLASSIFIER_ACTIVATION_TOLERANCE = env.float("CLASSIFIER_ACTIVATION_TOLERANCE", default=0.0)
 CLASSIFIER_MIN_EXAMPLES = env.int("CLASSIFIER_MIN_EXAMPLES", default=20)
 CLASSIFIER_MAX_CHARS = 20_000  # text beyond this is not read by the model (CPU bound)
 
