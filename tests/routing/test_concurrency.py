@@ -200,3 +200,35 @@ def test_it_never_double_counts_a_ticket_routed_by_racing_dispatchers(network):
     for ticket in tickets:
         assert RoutingDecision.objects.filter(ticket=ticket, outcome="assigned").count() == 1
     assert_invariants()
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("rep", range(2))
+def test_it_does_not_deadlock_on_crossing_manual_reassignments(network, max_manager, rep):
+    """A->B and B->A at the same time: both agent rows are locked in ascending id order, so
+    neither transaction can hold one while waiting for the other in the opposite order."""
+    from tests.tickets.factories import TicketFactory
+
+    a = make_agent("a", {"network": 3}, capacity=20)
+    b = make_agent("b", {"network": 3}, capacity=20)
+    tickets = [TicketFactory(category=network) for _ in range(12)]
+    for n, ticket in enumerate(tickets):
+        reassign(ticket, max_manager, (a if n % 2 else b).user)
+
+    errors = run_concurrently(
+        [
+            (lambda t=t: reassign(t, max_manager, (b if t.assignee_id == a.user_id else a).user))
+            for t in Ticket.objects.all()
+        ]
+    )
+
+    assert not errors, errors[:3]
+    assert_invariants()
+    assert sorted(AgentProfile.objects.values_list("load", flat=True)) == [6, 6]
+
+
+def reassign(ticket: Ticket, actor: Any, user: Any) -> None:
+    flows.edit_ticket(
+        ticket=ticket, actor=actor, priority=ticket.priority, category=ticket.category,
+        status=None, reply="", internal=False, assignee=user,
+    )
