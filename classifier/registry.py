@@ -57,7 +57,7 @@ def load_model(version: ModelVersion) -> TextClassifier:
         raise ArtifactError(f"model version {version.pk}: artifact does not match its sha256")
     try:
         return TextClassifier.from_bytes(data)
-    except ValueError as exc:
+    except Exception as exc:  # ValueError by contract; anything else is just as unusable
         raise ArtifactError(f"model version {version.pk}: unreadable artifact ({exc})") from exc
 
 

@@ -201,8 +201,8 @@ class TrainOutcome:
             "labels": v.labels,
             "threshold": round(v.threshold, 4),
             "train_seconds": round(self.train_seconds, 2),
-            "validation": {k: v.metrics.get(k) for k in keys},
-            "holdout": {k: v.metrics.get("holdout", {}).get(k) for k in (*keys, "n")},
+            "validation": {k: _round(v.metrics.get(k)) for k in keys},
+            "holdout": {k: _round(v.metrics.get("holdout", {}).get(k)) for k in (*keys, "n")},
         }
 
 
@@ -330,6 +330,10 @@ def train_and_activate(
 def load_version(version: ModelVersion) -> TextClassifier:
     """A stored version's model, hash-checked (registry.ArtifactError otherwise)."""
     return registry.load_model(version)
+
+
+def _round(value: Any) -> Any:
+    return round(value, 4) if isinstance(value, float) else value
 
 
 def _plain(value: Any) -> Any:
