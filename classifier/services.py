@@ -227,6 +227,8 @@ def train_version(*, notes: str = "", min_examples: int | None = None) -> _Train
     new, inactive ModelVersion. CPU-heavy (seconds to a minute): commands and tasks only."""
     from classifier import pipeline
 
+    # Labels confirmed while this trains are not in it: "new since trained_at" must count them.
+    trained_at = timezone.now()
     texts, labels = labelled_examples()
     minimum = min_examples if min_examples is not None else settings.CLASSIFIER_MIN_EXAMPLES
     if len(texts) < minimum or len(set(labels)) < 2:
@@ -254,6 +256,7 @@ def train_version(*, notes: str = "", min_examples: int | None = None) -> _Train
         metrics["holdout"] = {**_plain(scored), "n": len(hold_x)}
     artifact = result.model.to_bytes()
     version = ModelVersion.objects.create(
+        trained_at=trained_at,
         n_samples=len(texts),
         n_train=result.n_train,
         n_validation=result.n_validation,
