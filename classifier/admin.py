@@ -38,6 +38,14 @@ def confusion_summary(confusion: dict[str, Any], top: int = 8) -> dict[str, Any]
     return {"per_class": per_class, "top_confusions": confusions[:top]}
 
 
+def _value(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.4f}"
+    if isinstance(value, dict):  # the hold-out's metrics
+        return ", ".join(f"{k} {_value(v)}" for k, v in value.items())
+    return str(value)
+
+
 def _pct(value: float | None) -> str:
     return "-" if value is None else f"{value:.1%}"
 
@@ -100,8 +108,7 @@ class ModelVersionAdmin(admin.ModelAdmin):
     def metrics_table(self, obj: ModelVersion) -> SafeString:
         rows = [(k, v) for k, v in obj.metrics.items() if k != "confusion"]
         body = format_html_join(
-            "", "<tr><th>{}</th><td>{}</td></tr>",
-            ((k, f"{v:.4f}" if isinstance(v, float) else v) for k, v in rows),
+            "", "<tr><th>{}</th><td>{}</td></tr>", ((k, _value(v)) for k, v in rows)
         )
         return format_html("<table>{}</table>", body)
 
