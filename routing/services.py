@@ -63,6 +63,7 @@ Trigger = RoutingDecision.Trigger
 AVAILABLE = AgentProfile.Availability.AVAILABLE
 OPEN = Ticket.OPEN_STATUSES
 INT = IntegerField()
+NO_CATEGORY = "not routed: no category yet (triage)"
 PRIORITY_RANK = {"urgent": 0, "high": 1, "normal": 2, "low": 3}
 
 
@@ -141,18 +142,24 @@ def record_route(
     timeline: Timeline,
     trigger: str = Trigger.INTAKE,
     actor: AbstractBaseUser | None = None,
-) -> RoutingDecision:
+) -> RoutingDecision | None:
     """Store the decision of `plan` (one INSERT), point the ticket at the agent unless its
-    INSERT already did (one UPDATE), and add an `assigned`/`queued` event to `timeline`."""
+    INSERT already did (one UPDATE), and add an `assigned`/`queued` event to `timeline`.
+    An uncategorized ticket only gets the `queued` event (None: nothing was decided)."""
     common: dict[str, Any] = {
         "trigger": trigger, "min_tier": plan.min_tier, "explicit_tier": plan.explicit_tier,
         "actor": actor, "skill": plan.skill,
     }
     pick = plan.pick
-    if pick is None:
+    if pick is None and plan.explicit_tier is None:
+        # Not routed at all: the triage flag and this event say so. No decision row, which
+        # keeps intake of uncategorized tickets free of routing statements.
+        timeline.add(Kind.QUEUED, actor, reason=NO_CATEGORY)
+        return None
+    if pick is None:  # an explicit tier requirement must stick (see _queue_for): store it
         decision = _decide(
             ticket, outcome=Outcome.QUEUED, rule=rules.RULE_NO_CATEGORY,
-            explanation="not routed: no category yet (triage)", **common,
+            explanation=NO_CATEGORY, **common,
         )
         timeline.add(Kind.QUEUED, actor, decision_id=decision.pk, reason=decision.explanation)
         return decision
@@ -195,9 +202,9 @@ def route_ticket(
 
     Call with the ticket row locked by the caller (or inserted in this transaction). Takes one
     agent row lock (see pick_agent). Idempotent: a ticket already assigned (other than by its
-    plan) or no longer open is left alone (None). Statements: 1 for an uncategorized ticket
-    (decision); 2 when nobody is eligible (candidates, decision); when assigned 3 with a plan
-    (candidates, take slot, decision) and 4 without (+ ticket UPDATE)."""
+    plan) or no longer open is left alone (None). Statements: none for an uncategorized
+    ticket (a `queued` event only); 2 when nobody is eligible (candidates, decision); when
+    assigned 3 with a plan (candidates, take slot, decision), 4 without (+ ticket UPDATE)."""
     _require_transaction()
     if plan is None:
         if ticket.assignee_id is not None or not ticket.is_open:

@@ -150,8 +150,9 @@ def test_it_does_not_route_a_ticket_without_category(intake, alice):
     ticket = intake(customer=alice, category=None)
 
     assert ticket.assignee_id is None
-    decision = decision_of(ticket)
-    assert (decision.outcome, decision.rule) == ("queued", "no category yet")
+    assert not RoutingDecision.objects.exists()  # nothing decided: no decision row
+    event = ticket.events.get(kind=TicketEvent.Kind.QUEUED)
+    assert event.data == {"reason": "not routed: no category yet (triage)"}
     assert AgentProfile.objects.get().load == 0
 
 

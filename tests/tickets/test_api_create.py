@@ -61,15 +61,16 @@ def test_it_keeps_the_create_path_to_a_fixed_number_of_queries(api, alice):
         resp = client.post(URL, GOOD, format="json")
 
     assert resp.status_code == 201
-    # 1 token + user + role, 2 ticket insert, 3 routing decision insert (no category yet:
-    # queued, nothing to pick; a categorized ticket adds 1 candidates read + 1 agent slot
-    # UPDATE, the assignee rides in the ticket INSERT: tests/routing/test_statements.py),
-    # 4 SLA clocks insert (all stages in one INSERT; policies come from the per-process cache
-    # in sla.policies), 5 ticket sla_due_at update, 6 events insert.
+    # 1 token + user + role, 2 ticket insert (no model: triage, so routing adds only a
+    # `queued` event; a categorized ticket adds 3: candidates read, agent slot UPDATE,
+    # decision INSERT, with the assignee riding in the ticket INSERT, see
+    # tests/routing/test_statements.py), 3 SLA clocks insert (all stages in one INSERT;
+    # policies come from the per-process cache in sla.policies), 4 ticket sla_due_at update,
+    # 5 events insert.
     # (Tests wrap the request's transaction in a savepoint; in production it is BEGIN ... COMMIT,
     # which Django does not log.)
     statements = [q["sql"] for q in ctx.captured_queries if "SAVEPOINT" not in q["sql"]]
-    assert len(statements) == 6, "\n".join(statements)
+    assert len(statements) == 5, "\n".join(statements)
 
 
 @pytest.mark.django_db
