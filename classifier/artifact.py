@@ -1,0 +1,131 @@
+"""Safe serialization of a TextClassifier: one .npz (numpy arrays, allow_pickle=False) holding
+the float arrays plus a JSON document (labels, temperature, per-block analyzer settings and
+terms). Loading never executes code from the data: JSON and plain numeric arrays only, and every
+field is checked, so garbage raises ValueError instead of producing a half-working model."""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+import zipfile
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from classifier.pipeline import Block, TextClassifier
+
+FORMAT = "switchboard-text-classifier"
+VERSION = 1
+ANALYZERS = frozenset({"word", "char", "char_wb"})
+
+
+def dump(model: TextClassifier) -> bytes:
+    meta = {
+        "format": FORMAT,
+        "version": VERSION,
+        "labels": model.labels,
+        "temperature": model.temperature,
+        "blocks": [
+            {
+                "analyzer": b.analyzer,
+                "ngram_range": list(b.ngram_range),
+                "max_chars": b.max_chars,
+                "terms": b.terms,
+            }
+            for b in model.blocks
+        ],
+    }
+    arrays = {f"idf_{i}": b.idf.astype(np.float64) for i, b in enumerate(model.blocks)}
+    buf = io.BytesIO()
+    np.savez_compressed(
+        buf,
+        meta=np.frombuffer(json.dumps(meta, ensure_ascii=False).encode("utf-8"), dtype=np.uint8),
+        coef=model.coef,
+        intercept=model.intercept,
+        **arrays,
+    )
+    return buf.getvalue()
+
+
+def load(cls: type[TextClassifier], block_cls: type[Block], data: bytes) -> TextClassifier:
+    if not isinstance(data, bytes | bytearray | memoryview):
+        raise ValueError("model artifact must be bytes")
+    try:
+        with np.load(io.BytesIO(bytes(data)), allow_pickle=False) as npz:
+            arrays = {name: npz[name] for name in npz.files}
+        meta = json.loads(_array(arrays, "meta", np.uint8, 1).tobytes().decode("utf-8"))
+    except (OSError, EOFError, KeyError, ValueError, zipfile.BadZipFile) as exc:
+        raise ValueError(f"not a model artifact: {exc}") from exc
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+        raise ValueError("not a model artifact: unknown format")
+    if meta.get("version") != VERSION:
+        raise ValueError(f"unsupported model artifact version {meta.get('version')!r}")
+
+    labels = meta.get("labels")
+    if not _str_list(labels) or len(labels) < 2 or len(set(labels)) != len(labels):
+        raise ValueError("model artifact: labels must be >= 2 distinct strings")
+    temperature = meta.get("temperature")
+    if (
+        not isinstance(temperature, int | float)
+        or not math.isfinite(temperature)
+        or temperature <= 0
+    ):
+        raise ValueError("model artifact: temperature must be a positive number")
+    raw_blocks = meta.get("blocks")
+    if not isinstance(raw_blocks, list) or not raw_blocks:
+        raise ValueError("model artifact: no feature blocks")
+    blocks = [_block(block_cls, raw, arrays, i) for i, raw in enumerate(raw_blocks)]
+
+    n_features = sum(len(b.terms) for b in blocks)
+    coef = _array(arrays, "coef", np.floating, 2)
+    intercept = _array(arrays, "intercept", np.floating, 1)
+    if coef.shape != (len(labels), n_features) or intercept.shape != (len(labels),):
+        raise ValueError("model artifact: coef/intercept shapes do not match labels and terms")
+    return cls(
+        labels=labels, blocks=blocks, coef=coef, intercept=intercept, temperature=float(temperature)
+    )
+
+
+def _block(block_cls: type[Block], raw: Any, arrays: dict[str, np.ndarray], i: int) -> Block:
+    if not isinstance(raw, dict):
+        raise ValueError("model artifact: bad feature block")
+    analyzer, ngrams, max_chars, terms = (
+        raw.get("analyzer"),
+        raw.get("ngram_range"),
+        raw.get("max_chars"),
+        raw.get("terms"),
+    )
+    if analyzer not in ANALYZERS:
+        raise ValueError(f"model artifact: unknown analyzer {analyzer!r}")
+    if not (
+        isinstance(ngrams, list)
+        and len(ngrams) == 2
+        and all(type(n) is int for n in ngrams)
+        and 1 <= ngrams[0] <= ngrams[1] <= 10
+    ):
+        raise ValueError("model artifact: bad ngram_range")
+    if type(max_chars) is not int or max_chars <= 0:
+        raise ValueError("model artifact: bad max_chars")
+    if not _str_list(terms) or not terms or len(set(terms)) != len(terms):
+        raise ValueError("model artifact: terms must be distinct strings")
+    idf = _array(arrays, f"idf_{i}", np.floating, 1)
+    if idf.shape != (len(terms),):
+        raise ValueError("model artifact: idf does not match terms")
+    return block_cls(analyzer, (ngrams[0], ngrams[1]), max_chars, terms, idf.astype(np.float64))
+
+
+def _array(arrays: dict[str, np.ndarray], name: str, kind: type, ndim: int) -> np.ndarray:
+    if name not in arrays:
+        raise ValueError(f"model artifact: missing {name}")
+    arr = arrays[name]
+    if not np.issubdtype(arr.dtype, kind) or arr.ndim != ndim:
+        raise ValueError(f"model artifact: {name} has the wrong type or shape")
+    if np.issubdtype(arr.dtype, np.floating) and not np.isfinite(arr).all():
+        raise ValueError(f"model artifact: {name} is not finite")
+    return arr
+
+
+def _str_list(value: Any) -> bool:
+    return isinstance(value, list) and all(isinstance(v, str) for v in value)

@@ -1,0 +1,179 @@
+"""The pure ML core (classifier.pipeline): no database, small synthetic corpora."""
+
+from __future__ import annotations
+
+import io
+import json
+import random
+import zipfile
+
+import numpy as np
+import pytest
+
+from classifier import pipeline
+from classifier.pipeline import Prediction, TextClassifier
+
+VOCAB = {
+    "printer": "printer toner paper jam tray cartridge print queue spooler",
+    "access": "password login account locked reset permission vpn credentials",
+    "purchase": "order invoice quote laptop buy vendor budget approval",
+}
+FILLER = ["please", "help", "thanks", "hello", "team", "issue", "today", "urgent", "regards"]
+
+
+def _corpus(n_per_class: int, seed: int) -> tuple[list[str], list[str]]:
+    rng = random.Random(seed)
+    texts, labels = [], []
+    for label, words in VOCAB.items():
+        words = words.split()
+        for _ in range(n_per_class):
+            tokens = rng.sample(words, 3) + rng.sample(FILLER, 4)
+            rng.shuffle(tokens)
+            texts.append(" ".join(tokens))
+            labels.append(label)
+    return texts, labels
+
+
+@pytest.fixture(scope="module")
+def trained() -> pipeline.TrainResult:
+    texts, labels = _corpus(40, seed=1)
+    return pipeline.train(texts, labels, random_state=0)
+
+
+def test_it_predicts_the_right_label_on_held_out_examples(trained: pipeline.TrainResult) -> None:
+    texts, labels = _corpus(10, seed=2)
+    predicted = [p.label for p in trained.model.predict_many(texts)]
+    assert np.mean(np.array(predicted) == np.array(labels)) >= 0.9
+    assert trained.model.predict_one("my password is locked, reset my vpn login").label == "access"
+
+
+def test_it_reports_threshold_and_validation_metrics(trained: pipeline.TrainResult) -> None:
+    assert 0.0 <= trained.threshold <= 1.0
+    for key in ("accuracy", "macro_f1", "weighted_f1", "top3_accuracy", "coverage", "precision"):
+        assert 0.0 <= trained.metrics[key] <= 1.0
+    assert trained.metrics["target_reached"] in (True, False)
+    assert trained.labels == sorted(VOCAB)
+    assert trained.n_train + trained.n_validation == 120
+    assert trained.n_validation == 18  # 15% of 40, per class
+    matrix = np.array(trained.confusion["matrix"])
+    assert matrix.shape == (3, 3) and matrix.sum() == trained.n_validation
+
+
+def test_it_returns_probabilities_and_top3_best_first(trained: pipeline.TrainResult) -> None:
+    pred = trained.model.predict_one("toner cartridge jam in the printer tray")
+    assert pred.label == "printer"
+    assert len(pred.top) == 3 and pred.top[0] == (pred.label, pred.confidence)
+    confidences = [p for _, p in pred.top]
+    assert confidences == sorted(confidences, reverse=True)
+    assert sum(confidences) == pytest.approx(1.0)
+    assert 0.0 < pred.confidence <= 1.0
+
+
+def test_it_predicts_one_like_many_and_like_sklearn(trained: pipeline.TrainResult) -> None:
+    texts, _ = _corpus(5, seed=3)
+    texts += ["", "   ", "unknownword zzz", "printer " * 50, "Ünïcödé 打印机 toner"]
+    model = trained.model
+    one, many = [model.predict_one(t) for t in texts], model.predict_many(texts)
+    assert [p.label for p in one] == [p.label for p in many]
+    assert [[lbl for lbl, _ in p.top] for p in one] == [[lbl for lbl, _ in p.top] for p in many]
+    for a, b in zip(one, many, strict=True):
+        assert a.confidence == pytest.approx(b.confidence, abs=1e-9)
+    usable = [t for t in texts if t.strip()]
+    fast = np.array([model._scores_one(t) for t in usable])
+    np.testing.assert_allclose(fast, model.decision_scores(usable), rtol=1e-9, atol=1e-9)
+
+
+def test_it_round_trips_through_bytes(trained: pipeline.TrainResult) -> None:
+    texts, _ = _corpus(5, seed=4)
+    data = trained.model.to_bytes()
+    assert isinstance(data, bytes)
+    loaded = TextClassifier.from_bytes(data)
+    assert loaded.labels == trained.model.labels
+    assert loaded.predict_many(texts) == trained.model.predict_many(texts)
+    assert [loaded.predict_one(t) for t in texts] == [trained.model.predict_one(t) for t in texts]
+
+
+def test_it_never_unpickles(trained: pipeline.TrainResult) -> None:
+    with zipfile.ZipFile(io.BytesIO(trained.model.to_bytes())) as zf:
+        for name in zf.namelist():
+            header = zf.read(name)[:128]
+            assert b"'descr': '|O'" not in header  # no object arrays, which would need pickle
+
+
+@pytest.mark.parametrize(
+    "garbage",
+    [b"", b"not a model", b"\x80\x04\x95 pickle-ish", b"PK\x03\x04" + b"\x00" * 40],
+)
+def test_it_rejects_garbage_bytes(garbage: bytes) -> None:
+    with pytest.raises(ValueError):
+        TextClassifier.from_bytes(garbage)
+
+
+def test_it_rejects_a_tampered_artifact(trained: pipeline.TrainResult) -> None:
+    with np.load(io.BytesIO(trained.model.to_bytes()), allow_pickle=False) as npz:
+        arrays = {k: npz[k] for k in npz.files}
+    meta = json.loads(arrays["meta"].tobytes())
+    meta["labels"] = meta["labels"][:2]  # no longer matches coef
+    arrays["meta"] = np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8)
+    buf = io.BytesIO()
+    np.savez(buf, **arrays)
+    with pytest.raises(ValueError, match="shapes"):
+        TextClassifier.from_bytes(buf.getvalue())
+    truncated = trained.model.to_bytes()[:-100]
+    with pytest.raises(ValueError):
+        TextClassifier.from_bytes(truncated)
+
+
+def test_it_returns_no_label_for_empty_text(trained: pipeline.TrainResult) -> None:
+    for text in ("", "   \n\t "):
+        assert trained.model.predict_one(text) == Prediction(label=None, confidence=0.0, top=())
+    assert trained.model.predict_many(["", "printer toner"])[0].label is None
+
+
+def test_it_handles_a_huge_text(trained: pipeline.TrainResult) -> None:
+    text = "toner cartridge paper jam " * 40_000  # ~1 MB
+    assert len(text) > 1_000_000
+    assert trained.model.predict_one(text).label == "printer"
+    assert trained.model.predict_many([text])[0].label == "printer"
+
+
+def test_it_refuses_a_single_class() -> None:
+    with pytest.raises(ValueError, match="2 distinct labels"):
+        pipeline.train(["printer toner"] * 10, ["printer"] * 10)
+    with pytest.raises(ValueError, match="2 distinct labels"):  # the 2nd class has no text
+        pipeline.train(["printer toner"] * 10 + [""], ["printer"] * 10 + ["access"])
+
+
+def test_it_trains_with_a_single_example_class() -> None:
+    texts, labels = _corpus(20, seed=5)
+    result = pipeline.train([*texts, "budget spreadsheet macro"], [*labels, "finance"])
+    assert "finance" in result.labels  # trained on, never validated
+    assert result.model.predict_one("printer toner").label == "printer"
+    assert result.n_validation == 9
+
+
+def test_it_trains_on_two_classes() -> None:
+    texts, labels = _corpus(15, seed=6)
+    keep = [i for i, label in enumerate(labels) if label != "purchase"]
+    result = pipeline.train([texts[i] for i in keep], [labels[i] for i in keep])
+    pred = result.model.predict_one("vpn password locked")
+    assert pred.label == "access" and len(pred.top) == 2
+    assert TextClassifier.from_bytes(result.model.to_bytes()).predict_one("vpn") == (
+        result.model.predict_one("vpn")
+    )
+
+
+def test_it_picks_the_widest_threshold_reaching_the_target() -> None:
+    conf = np.array([0.99, 0.95, 0.9, 0.8, 0.7, 0.6])
+    correct = np.array([True, True, True, False, True, False])
+    assert pipeline.choose_threshold(conf, correct, 0.8) == (0.7, True)  # 4/5 correct at >= 0.7
+    assert pipeline.choose_threshold(conf, correct, 0.85) == (0.9, True)  # 3/4 at >= 0.8
+    assert pipeline.choose_threshold(conf, ~correct, 0.9) == (0.6, False)  # best precision 0.5
+
+
+def test_it_evaluates_with_latency(trained: pipeline.TrainResult) -> None:
+    texts, labels = _corpus(5, seed=7)
+    metrics = pipeline.evaluate(trained.model, [*texts, ""], [*labels, "access"], threshold=0.5)
+    assert metrics["accuracy"] == pytest.approx(15 / 16)  # the empty text counts as wrong
+    assert metrics["coverage"] <= 15 / 16
+    assert metrics["predict_ms_p50"] > 0 and metrics["predict_ms_p99"] >= metrics["predict_ms_p50"]
