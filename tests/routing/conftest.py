@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from tickets import flows, services
+from tickets import flows
 from tickets.models import Ticket
 
 
@@ -22,23 +22,12 @@ def intake(monkeypatch: pytest.MonkeyPatch) -> Any:
         category = chosen["category"]
         return {"category": category, "needs_triage": category is None}
 
-    if hasattr(flows, "classifier"):
-        stub = SimpleNamespace(
-            classify=lambda subject, description: None,
-            ticket_fields=fields,
-            apply_prediction=lambda **kwargs: None,
-        )
-        monkeypatch.setattr(flows, "classifier", stub)
-    else:  # intake without a classify step: categorize right after the INSERT instead
-        create = services.create_ticket
-
-        def create_categorized(**kwargs: Any) -> Any:
-            ticket, timeline = create(**kwargs)
-            ticket.category = chosen["category"]
-            ticket.save(update_fields=["category"])
-            return ticket, timeline
-
-        monkeypatch.setattr(services, "create_ticket", create_categorized)
+    stub = SimpleNamespace(
+        classify=lambda subject, description: None,
+        ticket_fields=fields,
+        apply_prediction=lambda **kwargs: None,
+    )
+    monkeypatch.setattr(flows, "classifier", stub)
 
     def submit(*, customer: Any, category: Any = None, priority: str = "normal") -> Ticket:
         chosen["category"] = category
