@@ -24,7 +24,7 @@ and is logged, so a bad row delays only itself.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -35,6 +35,7 @@ from django.db import transaction
 from django.utils import timezone
 from django_q.tasks import async_task
 
+from routing import services as routing
 from sla.models import Escalation, Notification, SlaClock, WebhookEndpoint
 from sla.notifications import build_notifications, requeue_due
 from tickets import services as ticket_services
@@ -221,33 +222,22 @@ def _apply_ticket_effects(
 
 
 def _reassign(ticket: Ticket, clock: SlaClock) -> dict[str, Any]:
-    """Second level: hand the ticket to a higher tier through routing when routing offers
-    escalate_assignment(*, ticket, min_tier, reason); otherwise page the on-call manager."""
-    escalate = _routing_hook("escalate_assignment")
-    if escalate is None:
-        return {"notify": "oncall"}
+    """Second level: hand the ticket to an agent of a higher tier through routing; when nobody
+    of that tier has room, page the on-call manager."""
     old = ticket.assignee_id
     # Runs in this transaction (it joins it), with the ticket row we hold locked: the
     # reassignment commits iff this escalation does. It returns the agent now responsible, or
     # None when nobody of that tier has room (then only the on-call page remains).
-    agent = escalate(ticket=ticket, min_tier=settings.SLA_ESCALATION_MIN_TIER,
-                     reason=f"SLA {clock.stage} overdue")
+    agent = routing.escalate_assignment(
+        ticket=ticket, min_tier=settings.SLA_ESCALATION_MIN_TIER,
+        reason=f"SLA {clock.stage} overdue",
+    )
     new = getattr(agent, "user_id", None) if agent is not None else None
     if new is None:
         return {"notify": "oncall", "reassigned": False}
     ticket.assignee_id = new
     return {"notify": "assignee" if new != old else "oncall", "reassigned": new != old,
             "from": old, "to": new}
-
-
-def _routing_hook(name: str) -> Callable[..., Any] | None:
-    # routing sits below sla (import-linter allows sla -> routing); the functions are optional
-    # so the watcher works before and after the routing app grows them.
-    try:
-        from routing import services as routing_services  # type: ignore[attr-defined]
-    except ImportError:
-        return None
-    return getattr(routing_services, name, None)
 
 
 def _managers(batch: _Batch) -> list[str]:

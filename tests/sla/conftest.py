@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import time_machine
 
-from sla import policies, watcher
+from sla import policies
 from sla.models import SlaClock, SlaPolicy
 from sla.watcher import PassResult, run_pass
 from tickets import flows
@@ -25,13 +25,6 @@ def _fresh_policy_cache() -> Iterator[None]:
     policies.invalidate()
     yield
     policies.invalidate()
-
-
-@pytest.fixture(autouse=True)
-def _no_routing(monkeypatch: pytest.MonkeyPatch) -> None:
-    # The watcher calls routing.services (escalate_assignment, dispatch_all) when they exist;
-    # these tests pin the SLA side, and tests that need routing stub it explicitly.
-    monkeypatch.setattr(watcher, "_routing_hook", lambda name: None)
 
 
 @pytest.fixture

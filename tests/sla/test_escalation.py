@@ -5,7 +5,6 @@ else the on-call manager); each level exactly once, already-late clocks at the n
 from __future__ import annotations
 
 from datetime import timedelta
-from types import SimpleNamespace
 
 import pytest
 from django.core import mail
@@ -13,8 +12,10 @@ from django.core import mail
 from sla import watcher
 from sla.models import Escalation, Notification, SlaClock
 from sla.tasks import send_notifications
+from tests.routing.factories import category_for, make_agent
 from tests.sla.conftest import T0, clocks, later, submit, sweep
 from tests.sla.factories import ClockFactory
+from tickets import flows
 from tickets.models import TicketEvent
 
 pytestmark = pytest.mark.django_db
@@ -85,7 +86,7 @@ def test_a_breach_raises_priority_notifies_managers_and_records_it(assigned, agn
 
 
 def test_the_second_level_pages_on_call_when_routing_cannot_reassign(
-    assigned, max_manager, monkeypatch, settings
+    assigned, max_manager, settings
 ):
     settings.SLA_ONCALL_EMAILS = ["oncall@example.com"]
     for at in (later(minutes=96), later(hours=2), later(hours=3)):
@@ -93,37 +94,56 @@ def test_the_second_level_pages_on_call_when_routing_cannot_reassign(
     mail.outbox.clear()
     deliver_all()
 
-    assert Escalation.objects.get(level=3).actions == {"notify": "oncall"}
+    # No agent profiles exist, so routing finds nobody of a higher tier.
+    assert Escalation.objects.get(level=3).actions == {"notify": "oncall", "reassigned": False}
     assert kinds(assigned)[-1] == "escalated"
     assert [m.to for m in mail_about("escalated")] == [["oncall@example.com"]]
     assert clocks(assigned)["first_response"].next_check_at is None  # chain finished
 
 
-def test_the_second_level_reassigns_through_routing(assigned, agnes, bob, monkeypatch):
-    calls = []
-
-    def escalate_assignment(*, ticket, min_tier, reason):
-        calls.append((ticket.pk, min_tier, reason))
-        ticket.assignee = bob
-        ticket.save(update_fields=["assignee"])
-        return SimpleNamespace(user_id=bob.pk)
-
-    monkeypatch.setattr(
-        watcher, "_routing_hook",
-        lambda name: escalate_assignment if name == "escalate_assignment" else None,
+@pytest.fixture
+def routed(alice, frozen):
+    """A hardware ticket routed at intake to tier-1 agent agnes (the only one available)."""
+    agnes = make_agent("agnes-t1", {"hardware": 3}, tier=1)
+    tess = make_agent("tess-t2", {"hardware": 2}, tier=2, availability="away")
+    ticket = submit(alice)  # no model: triage; categorizing by hand routes it
+    flows.edit_ticket(
+        ticket=ticket, actor=agnes.user, priority=ticket.priority,
+        category=category_for("hardware"), status=None, reply="", internal=False,
     )
+    ticket.refresh_from_db()
+    assert ticket.assignee_id == agnes.user_id
+    tess.availability = "available"
+    tess.save(update_fields=["availability"])
+    return ticket, agnes, tess
+
+
+def test_the_second_level_reassigns_to_a_higher_tier_through_routing(routed):
+    ticket, agnes, tess = routed
+
     sweep(later(hours=3))
 
-    assert calls == [(assigned.pk, 2, "SLA first_response overdue")]
-    actions = Escalation.objects.get(level=3).actions
-    assert actions["reassigned"] is True and actions["from"] == agnes.pk and actions["to"] == bob.pk
+    ticket.refresh_from_db()
+    agnes.refresh_from_db()
+    tess.refresh_from_db()
+    assert ticket.assignee_id == tess.user_id
+    assert (agnes.load, tess.load) == (0, 1)
+    actions = Escalation.objects.get(clock__stage="first_response", level=3).actions
+    assert actions["reassigned"] is True
+    assert (actions["from"], actions["to"]) == (agnes.user_id, tess.user_id)
 
 
-def test_the_second_level_pages_on_call_when_nobody_of_the_tier_is_free(assigned, monkeypatch):
-    monkeypatch.setattr(watcher, "_routing_hook", lambda name: lambda **kw: None)
+def test_the_second_level_pages_on_call_when_nobody_of_the_tier_is_free(routed):
+    ticket, agnes, tess = routed
+    tess.availability = "offline"
+    tess.save(update_fields=["availability"])
+
     sweep(later(hours=3))
 
-    assert Escalation.objects.get(level=3).actions == {"notify": "oncall", "reassigned": False}
+    ticket.refresh_from_db()
+    assert ticket.assignee_id == agnes.user_id
+    actions = Escalation.objects.get(clock__stage="first_response", level=3).actions
+    assert actions == {"notify": "oncall", "reassigned": False}
 
 
 def test_an_already_late_clock_escalates_all_due_levels_at_the_next_pass_once(assigned):

@@ -18,6 +18,7 @@ from django.core.management.base import BaseCommand, CommandParser
 from django.db import DatabaseError, close_old_connections, connection
 from django.utils import timezone
 
+from routing import services as routing
 from sla import heartbeat, watcher
 
 log = logging.getLogger("sla.watcher")
@@ -74,12 +75,9 @@ class Command(BaseCommand):
 
 
 def _dispatch_routing() -> None:
-    """Safety net for the routing queue: tickets left unassigned (no agent free at intake)
-    get another chance every pass, when routing provides dispatch_all()."""
-    dispatch = watcher._routing_hook("dispatch_all")
-    if dispatch is None:
-        return
+    """Safety net for the routing queue: tickets left unassigned (no agent free at intake,
+    or a slot freed by a transaction that raced the intake) get another chance every pass."""
     try:
-        dispatch()
+        routing.dispatch_all()
     except Exception:  # routing's failure must not stop SLA escalations
         log.exception("routing.services.dispatch_all failed")
