@@ -18,6 +18,8 @@ from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand, CommandParser
 from django.utils.text import slugify
 
+from classifier.services import ensure_demo_model
+from routing.demo import seed_team
 from tickets import flows
 from tickets.models import Category, Ticket
 from tickets.roles import AGENT, CUSTOMER, MANAGER, sync_roles
@@ -52,15 +54,21 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--tickets", type=int, default=300)
         parser.add_argument("--customers", type=int, default=20)
+        parser.add_argument("--agent-capacity", type=int, default=10)
 
-    def handle(self, *args: Any, tickets: int, customers: int, **options: Any) -> None:
+    def handle(
+        self, *args: Any, tickets: int, customers: int, agent_capacity: int, **options: Any
+    ) -> None:
         sync_roles()
         staff = self._users(AGENT, [f"agent{i}" for i in range(1, 7)], staff=True)
         self._users(MANAGER, ["manager"], staff=True)
         people = self._users(CUSTOMER, [f"customer{i}" for i in range(1, customers + 1)])
         rows = self._sample()
         categories = self._categories(sorted({label for _, label in rows}))
-        self._extras(staff=staff, categories=categories, rows=rows)
+        # Agents with skills covering every category, and a classifier trained on the shipped
+        # sample, before any ticket arrives: demo tickets are then classified and routed.
+        seed_team(staff=staff, categories=categories.values(), capacity=agent_capacity)
+        ensure_demo_model(SAMPLE)
         made = self._tickets(people, rows, tickets)
         self.stdout.write(
             f"Demo data ready: {len(staff)} agents, 1 manager, {len(people)} customers, "
@@ -94,10 +102,6 @@ class Command(BaseCommand):
                 slug=slug, defaults={"name": label, "skill": slug}
             )
         return out
-
-    def _extras(self, **context: Any) -> None:
-        """Per-app demo setup (agent skills, a trained classifier, SLA policies) is added
-        here as those apps land."""
 
     def _tickets(self, people: list[Any], rows: list[tuple[str, str]], wanted: int) -> int:
         existing = Ticket.objects.filter(customer__in=people).count()
