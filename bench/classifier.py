@@ -56,8 +56,10 @@ def project(train: Path, test: Path, limits: tuple[int | None, int | None]) -> d
     # The command touches no database and serves nothing; settings only need a key to load.
     env.setdefault("DJANGO_SECRET_KEY", "bench-classifier-not-secret")
     out = subprocess.run(  # noqa: S603 - our own interpreter and manage.py, fixed arguments
-        cmd, cwd=ROOT, env=env, check=True, capture_output=True, text=True
+        cmd, cwd=ROOT, env=env, capture_output=True, text=True
     )
+    if out.returncode != 0:
+        raise RuntimeError(f"classifier_eval failed:\n{out.stderr[-3000:]}")
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
