@@ -204,6 +204,16 @@ CLASSIFIER_ACTIVATION_TOLERANCE = env.float("CLASSIFIER_ACTIVATION_TOLERANCE", d
 CLASSIFIER_MIN_EXAMPLES = env.int("CLASSIFIER_MIN_EXAMPLES", default=20)
 CLASSIFIER_MAX_CHARS = 20_000  # text beyond this is not read by the model (CPU bound)
 
+# --- Routing (routing/conf.py) --------------------------------------------------------------
+# Minimum agent tier per priority, e.g. ROUTING_MIN_TIER_BY_PRIORITY="urgent=3;high=2"
+ROUTING_MIN_TIER_BY_PRIORITY = env.dict(
+    "ROUTING_MIN_TIER_BY_PRIORITY", cast={"value": int}, default={"urgent": 2}
+)
+# An agent going offline hands their open tickets back to the queue.
+ROUTING_REQUEUE_ON_OFFLINE = env.bool("ROUTING_REQUEUE_ON_OFFLINE", default=True)
+# Best candidates read (and recorded) per decision.
+ROUTING_CANDIDATES = env.int("ROUTING_CANDIDATES", default=5)
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
