@@ -124,7 +124,7 @@ def bench_decisions(n: int, customer: Any, rng: random.Random) -> dict[str, Any]
             planned = time.perf_counter() - start
             ticket, timeline = tickets.create_ticket(
                 customer=customer, subject="s", description="d", priority="normal",
-                category_fields={"category": category, **plan.ticket_fields},
+                decided_fields={"category": category, **plan.ticket_fields},
             )
             start = time.perf_counter()
             decision = services.route_ticket(ticket=ticket, timeline=timeline, plan=plan)

@@ -70,30 +70,54 @@ def new_clock(
     return clock
 
 
-def start_ticket_clocks(
-    *, ticket: Ticket, timeline: Timeline, started_at: datetime | None = None
+def plan_ticket_clocks(
+    *, priority: str, category_id: int | None, started_at: datetime
 ) -> list[SlaClock]:
-    """Start the stages of the ticket's policy that start on "created" (first response and
-    resolution by default), counting from `started_at` (an integration's timestamp; default the
-    ticket's creation), so a clock may start already overdue: the next watcher pass breaches it.
-
-    Cost on the intake path: no policy query (per-process cache, sla.policies), one INSERT for
-    all clocks, one UPDATE of ticket.sla_due_at. Nothing is added to `timeline`: the clocks
-    themselves are the record, shown on the ticket. Not idempotent: call once per new ticket."""
-    policy = policy_for(
-        kind=SlaPolicy.Kind.TICKET, priority=ticket.priority, category_id=ticket.category_id
-    )
+    """The unsaved clocks a new ticket gets: the stages of its policy that start on "created"
+    (first response and resolution by default). No query (policies are cached per process).
+    Planned before the ticket INSERT so that it carries sla_due_at (earliest_due) itself."""
+    policy = policy_for(kind=SlaPolicy.Kind.TICKET, priority=priority, category_id=category_id)
     if policy is None:
         return []
-    start = started_at or ticket.created_at
-    clocks = [
-        new_clock(policy, stage, started_at=start, ticket=ticket)
+    return [
+        new_clock(policy, stage, started_at=started_at)
         for stage in policy.stages
         if "created" in stage.start_on
     ]
-    SlaClock.objects.bulk_create(clocks)
-    sync_ticket_due(ticket, clocks)
-    return clocks
+
+
+def earliest_due(clocks: Iterable[SlaClock]) -> datetime | None:
+    dues = [c.due_at for c in clocks if c.is_active and c.due_at is not None]
+    return min(dues) if dues else None
+
+
+def start_ticket_clocks(
+    *,
+    ticket: Ticket,
+    timeline: Timeline,
+    started_at: datetime | None = None,
+    planned: list[SlaClock] | None = None,
+) -> list[SlaClock]:
+    """Start the ticket's clocks: `planned` ones (plan_ticket_clocks, the intake path) or else
+    those of its policy counting from `started_at` (an integration's timestamp; default the
+    ticket's creation), so a clock may start already overdue: the next watcher pass breaches it.
+
+    Cost on the intake path: one INSERT for all clocks; Ticket.sla_due_at is only written when
+    the ticket does not already carry it (the intake puts it in the ticket INSERT). Nothing is
+    added to `timeline`: the clocks themselves are the record, shown on the ticket. Not
+    idempotent: call once per new ticket."""
+    if planned is None:
+        planned = plan_ticket_clocks(
+            priority=ticket.priority,
+            category_id=ticket.category_id,
+            started_at=started_at or ticket.created_at,
+        )
+    for clock in planned:
+        clock.ticket = ticket
+    if planned:
+        SlaClock.objects.bulk_create(planned)
+    sync_ticket_due(ticket, planned)
+    return planned
 
 
 def ticket_events(
@@ -294,8 +318,7 @@ def _seconds(delta: timedelta) -> int:
 def sync_ticket_due(ticket: Ticket, clocks: Iterable[SlaClock]) -> None:
     """Set Ticket.sla_due_at to the earliest due_at of the active clocks given (all of the
     ticket's open clocks), writing only when it changed."""
-    dues = [c.due_at for c in clocks if c.is_active and c.due_at is not None]
-    due = min(dues) if dues else None
+    due = earliest_due(clocks)
     if due != ticket.sla_due_at:
         Ticket.objects.filter(pk=ticket.pk).update(sla_due_at=due)
         ticket.sla_due_at = due

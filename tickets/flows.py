@@ -9,6 +9,7 @@ from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
+from django.utils import timezone
 
 from classifier import services as classifier
 from routing import services as routing
@@ -36,21 +37,28 @@ def submit_ticket(
     # Classifying is CPU work: done before the transaction, so no connection or lock waits on it.
     guess = classifier.classify(subject, description)
     with transaction.atomic(durable=True):
+        now = timezone.now()
         decided = classifier.ticket_fields(guess)
-        # Routing picks the agent (and takes their slot) before the INSERT, which then carries
-        # the assignee too: no UPDATE of the new ticket for it.
-        route = routing.plan_route(category=decided.get("category"), priority=priority)
+        category = decided.get("category")
+        # Routing picks the agent (and takes their slot) and the SLA plan computes the due
+        # times before the INSERT, which then carries category, assignee and sla_due_at:
+        # no UPDATE of the new ticket afterwards.
+        route = routing.plan_route(category=category, priority=priority)
+        clocks = sla.plan_ticket_clocks(
+            priority=priority, category_id=category.pk if category else None, started_at=now
+        )
         ticket, timeline = services.create_ticket(
             customer=customer,
             subject=subject,
             description=description,
             priority=priority,
             channel=channel,
-            category_fields={**decided, **route.ticket_fields},  # in the INSERT
+            created_at=now,
+            decided_fields={**decided, **route.ticket_fields, "sla_due_at": sla.earliest_due(clocks)},
         )
         classifier.apply_prediction(ticket=ticket, prediction=guess, timeline=timeline)
         routing.route_ticket(ticket=ticket, timeline=timeline, plan=route)  # records why
-        sla.start_ticket_clocks(ticket=ticket, timeline=timeline)
+        sla.start_ticket_clocks(ticket=ticket, timeline=timeline, planned=clocks)
         events = timeline.flush()
         if before_commit:
             before_commit(ticket, events)

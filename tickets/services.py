@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
@@ -72,14 +73,16 @@ def create_ticket(
     description: str,
     priority: str = Ticket.Priority.NORMAL,
     channel: str = Ticket.Channel.API,
-    category_fields: Mapping[str, Any] | None = None,
+    created_at: datetime | None = None,
+    decided_fields: Mapping[str, Any] | None = None,
 ) -> tuple[Ticket, Timeline]:
     """Insert a ticket and start its timeline with a `created` event (written on flush).
-    `category_fields` (classifier.services.ticket_fields) are category columns decided before
-    the insert, so classification rides in the same INSERT instead of costing an UPDATE.
+    `decided_fields` are columns other steps decided before the insert (category from the
+    classifier, assignee from routing, sla_due_at from the SLA plan), so they ride in the same
+    INSERT instead of each costing an UPDATE.
     Returns the ticket and its Timeline for the caller's later steps to add to."""
     _require_transaction()
-    now = timezone.now()
+    now = created_at or timezone.now()
     ticket = Ticket.objects.create(
         customer=customer,
         subject=subject,
@@ -88,7 +91,7 @@ def create_ticket(
         channel=channel,
         created_at=now,
         updated_at=now,
-        **(category_fields or {}),
+        **(decided_fields or {}),
     )
     timeline = Timeline(ticket)
     timeline.add(Kind.CREATED, customer, priority=priority, channel=channel)

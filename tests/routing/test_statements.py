@@ -16,7 +16,7 @@ def route_new_ticket(customer, category):
     with transaction.atomic(), CaptureQueriesContext(connection) as ctx:
         plan = services.plan_route(category=category, priority="normal")
         ticket, timeline = tickets.create_ticket(
-            customer=customer, subject="s", description="d", category_fields={
+            customer=customer, subject="s", description="d", decided_fields={
                 "category": category, **plan.ticket_fields,
             },
         )
