@@ -68,6 +68,8 @@ def run_tests(pytest_args: list[str]) -> int:
         [str(PY), "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
         # The app layering drawn in README holds (pyproject [tool.importlinter]).
         [str(VENV / "bin" / "lint-imports"), "--no-cache"],
+        # Lint (rules and their reasons in pyproject [tool.ruff]).
+        [str(VENV / "bin" / "ruff"), "check", "--quiet", "."],
     ]
     deploy_env = {**env, "DJANGO_DEBUG": "false"}
     for cmd in checks:

@@ -55,7 +55,7 @@ def project(train: Path, test: Path, limits: tuple[int | None, int | None]) -> d
     env = dict(os.environ)
     # The command touches no database and serves nothing; settings only need a key to load.
     env.setdefault("DJANGO_SECRET_KEY", "bench-classifier-not-secret")
-    out = subprocess.run(  # noqa: S603 - our own interpreter and manage.py, fixed arguments
+    out = subprocess.run(
         cmd, cwd=ROOT, env=env, capture_output=True, text=True
     )
     if out.returncode != 0:

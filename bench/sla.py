@@ -85,7 +85,7 @@ def setup_django(db_url: str) -> dict[str, str]:
         "LOG_LEVEL": "WARNING",
         "Q_WORKERS": "2",
     }
-    subprocess.run(  # noqa: S603 - our own interpreter and manage.py
+    subprocess.run(
         [PY, "manage.py", "migrate", "--no-input", "-v", "0"], cwd=ROOT, env=env, check=True
     )
     os.environ.update(env)
@@ -201,12 +201,12 @@ def bench_pass_time(sizes: list[int], due: int, customer: Any) -> dict[str, Any]
 @contextmanager
 def processes(env: dict[str, str], watchers: int, clusters: int):  # type: ignore[no-untyped-def]
     procs = [
-        subprocess.Popen(  # noqa: S603 - our own interpreter and manage.py
+        subprocess.Popen(
             [PY, "manage.py", "sla_watch", "--name", f"bench-w{i}"], cwd=ROOT,
                          env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         for i in range(watchers)
     ] + [
-        subprocess.Popen(  # noqa: S603 - our own interpreter and manage.py
+        subprocess.Popen(
             [PY, "manage.py", "qcluster"], cwd=ROOT, env=env,
                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         for _ in range(clusters)

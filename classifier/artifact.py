@@ -1,7 +1,9 @@
 """Safe serialization of a TextClassifier: one .npz (numpy arrays, allow_pickle=False) holding
-the float arrays plus a JSON document (labels, temperature, per-block analyzer settings and
-terms). Loading never executes code from the data: JSON and plain numeric arrays only, and every
-field is checked, so garbage raises ValueError instead of producing a half-working model."""
+the float arrays plus a JSON document (labels, temperature, confidence-model bias, per-block
+analyzer settings and terms). Version 2 added the confidence model (weights array + bias); a
+version-1 artifact is refused rather than guessed at (retrain). Loading never executes code
+from the data: JSON and plain numeric arrays only, and every field is checked, so garbage raises
+ValueError instead of producing a half-working model."""
 
 from __future__ import annotations
 
@@ -13,11 +15,14 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from classifier.confidence import ConfidenceModel, n_meta_features
+
 if TYPE_CHECKING:
-    from classifier.pipeline import Block, TextClassifier
+    from classifier.linear import Block
+    from classifier.pipeline import TextClassifier
 
 FORMAT = "switchboard-text-classifier"
-VERSION = 1
+VERSION = 2
 ANALYZERS = frozenset({"word", "char", "char_wb"})
 
 
@@ -27,6 +32,7 @@ def dump(model: TextClassifier) -> bytes:
         "version": VERSION,
         "labels": model.labels,
         "temperature": model.temperature,
+        "confidence_bias": None if model.confidence is None else model.confidence.bias,
         "blocks": [
             {
                 "analyzer": b.analyzer,
@@ -38,6 +44,8 @@ def dump(model: TextClassifier) -> bytes:
         ],
     }
     arrays = {f"idf_{i}": b.idf.astype(np.float64) for i, b in enumerate(model.blocks)}
+    if model.confidence is not None:
+        arrays["confidence_weights"] = model.confidence.weights.astype(np.float64)
     buf = io.BytesIO()
     np.savez_compressed(
         buf,
@@ -84,8 +92,26 @@ def load(cls: type[TextClassifier], block_cls: type[Block], data: bytes) -> Text
     if coef.shape != (len(labels), n_features) or intercept.shape != (len(labels),):
         raise ValueError("model artifact: coef/intercept shapes do not match labels and terms")
     return cls(
-        labels=labels, blocks=blocks, coef=coef, intercept=intercept, temperature=float(temperature)
+        labels=labels,
+        blocks=blocks,
+        coef=coef,
+        intercept=intercept,
+        temperature=float(temperature),
+        confidence=_confidence(meta.get("confidence_bias"), arrays, len(labels)),
     )
+
+
+def _confidence(bias: Any, arrays: dict[str, np.ndarray], n_labels: int) -> ConfidenceModel | None:
+    if bias is None:
+        if "confidence_weights" in arrays:
+            raise ValueError("model artifact: confidence weights without a bias")
+        return None
+    if isinstance(bias, bool) or not isinstance(bias, int | float) or not math.isfinite(bias):
+        raise ValueError("model artifact: confidence_bias must be a finite number")
+    weights = _array(arrays, "confidence_weights", np.floating, 1)
+    if weights.shape != (n_meta_features(n_labels),):
+        raise ValueError("model artifact: confidence weights do not match the labels")
+    return ConfidenceModel(weights.astype(np.float64), float(bias))
 
 
 def _block(block_cls: type[Block], raw: Any, arrays: dict[str, np.ndarray], i: int) -> Block:

@@ -54,7 +54,11 @@ def submit_ticket(
             priority=priority,
             channel=channel,
             created_at=now,
-            decided_fields={**decided, **route.ticket_fields, "sla_due_at": sla.earliest_due(clocks)},
+            decided_fields={
+                **decided,
+                **route.ticket_fields,
+                "sla_due_at": sla.earliest_due(clocks),
+            },
         )
         classifier.apply_prediction(ticket=ticket, prediction=guess, timeline=timeline)
         routing.route_ticket(ticket=ticket, timeline=timeline, plan=route)  # records why
@@ -126,11 +130,16 @@ def edit_ticket(
         timelines = []
         category_changed = category != ticket.category
         if priority != ticket.priority:
-            timelines.append(services.change_priority(ticket=ticket, priority=priority, actor=actor))
+            timelines.append(
+                services.change_priority(ticket=ticket, priority=priority, actor=actor)
+            )
         if category_changed:
             timelines.append(
                 services.set_category(
-                    ticket=ticket, category=category, actor=actor, source=Ticket.CategorySource.AGENT
+                    ticket=ticket,
+                    category=category,
+                    actor=actor,
+                    source=Ticket.CategorySource.AGENT,
                 )
             )
         if reply.strip():
@@ -147,13 +156,14 @@ def edit_ticket(
         )
         if assignee is not UNCHANGED and getattr(assignee, "pk", None) != ticket.assignee_id:
             routing.assign_manually(
-                ticket=ticket, user=assignee, actor=actor, over_capacity_ok=over_capacity_ok,
+                ticket=ticket,
+                user=assignee,
+                actor=actor,
+                over_capacity_ok=over_capacity_ok,
                 timeline=routed,
             )
         elif category_changed:
-            routing.route_ticket(
-                ticket=ticket, timeline=routed, trigger="categorized", actor=actor
-            )
+            routing.route_ticket(ticket=ticket, timeline=routed, trigger="categorized", actor=actor)
         sla.on_ticket_change(ticket=ticket, old_status=old_status, was_answered=was_answered)
         for timeline in timelines:
             timeline.flush()

@@ -177,3 +177,111 @@ def test_it_evaluates_with_latency(trained: pipeline.TrainResult) -> None:
     assert metrics["accuracy"] == pytest.approx(15 / 16)  # the empty text counts as wrong
     assert metrics["coverage"] <= 15 / 16
     assert metrics["predict_ms_p50"] > 0 and metrics["predict_ms_p99"] >= metrics["predict_ms_p50"]
+
+
+MESSY = [
+    "Drucker  druckt\tnicht -- Toner leer!!",
+    "\u0130stanbul ofisinde VPN \u00e7al\u0131\u015fm\u0131yor",  # Turkish dotted/dotless i
+    "\u03a3\u039f\u03a6\u0399\u0391 \u039f\u0394\u039f\u03a3 \u0391\u03a3",  # Greek, final sigma
+    "打印机 卡纸了\u3000请帮忙\xa0 thanks",
+    "a b c d e  x  printer",
+    "emoji 🖨️ printer-jam_id=42 http://x.example/a?b=c",
+    "\n\n  leading and trailing whitespace \r\n",
+    "supercalifragilisticexpialidocious " * 3,
+]
+
+
+def test_it_counts_char_ngrams_per_word_exactly_like_sklearn() -> None:
+    from sklearn.feature_extraction.text import CountVectorizer
+
+    from classifier.linear import Block
+
+    vec = CountVectorizer(analyzer="char_wb", ngram_range=(2, 5)).fit(MESSY)
+    terms = vec.get_feature_names_out().tolist()
+    block = Block("char_wb", (2, 5), 10_000, terms, np.ones(len(terms)))
+    for text in [*MESSY, "", "   ", "x"]:
+        expected = vec.transform([text]).tocoo()
+        for _ in range(2):  # cold, then served from the word cache
+            cols, counts = block.counts(text)
+            got = dict(zip(cols.tolist(), counts.tolist(), strict=True))
+            assert got == dict(zip(expected.col.tolist(), expected.data.tolist(), strict=True))
+
+
+def test_it_scores_messy_text_like_sklearn(trained: pipeline.TrainResult) -> None:
+    model = trained.model
+    fast = np.array([model._scores_one(pipeline._clean(t)) for t in MESSY])
+    np.testing.assert_allclose(fast, model.decision_scores(MESSY), rtol=1e-6, atol=1e-6)
+
+
+def test_it_keeps_the_top_label_and_a_distribution_after_calibration() -> None:
+    from classifier.confidence import rescale
+
+    proba = np.array([[0.5, 0.3, 0.2], [0.98, 0.02, 0.0], [1.0, 0.0, 0.0], [0.4, 0.35, 0.25]])
+    conf = np.array([0.9, 0.6, 0.7, 0.1])  # the last one would let the runner-up overtake
+    out = rescale(proba, conf)
+    np.testing.assert_allclose(out.sum(axis=1), 1.0)
+    assert (out.argmax(axis=1) == proba.argmax(axis=1)).all()
+    np.testing.assert_allclose(out[:3, 0], conf[:3])
+    assert out[0, 1] / out[0, 2] == pytest.approx(0.3 / 0.2)  # runners-up keep their ratio
+    assert out[3, 0] >= out[3, 1] and out[3, 0] > 0.1  # floored, still a distribution
+
+
+def test_it_ships_a_confidence_model_in_the_artifact(trained: pipeline.TrainResult) -> None:
+    model = trained.model
+    assert model.confidence is not None
+    loaded = TextClassifier.from_bytes(model.to_bytes())
+    np.testing.assert_array_equal(loaded.confidence.weights, model.confidence.weights)
+    assert loaded.confidence.bias == model.confidence.bias
+
+
+def _rewrite(data: bytes, change) -> bytes:
+    with np.load(io.BytesIO(data), allow_pickle=False) as npz:
+        arrays = {k: npz[k] for k in npz.files}
+    meta = json.loads(arrays["meta"].tobytes())
+    change(meta, arrays)
+    arrays["meta"] = np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8)
+    buf = io.BytesIO()
+    np.savez(buf, **arrays)
+    return buf.getvalue()
+
+
+def test_it_rejects_old_or_inconsistent_confidence_fields(trained: pipeline.TrainResult) -> None:
+    data = trained.model.to_bytes()
+
+    def old_version(meta: dict, arrays: dict) -> None:
+        meta["version"] = 1
+
+    def short_weights(meta: dict, arrays: dict) -> None:
+        arrays["confidence_weights"] = arrays["confidence_weights"][:-1]
+
+    def no_weights(meta: dict, arrays: dict) -> None:
+        del arrays["confidence_weights"]
+
+    def bad_bias(meta: dict, arrays: dict) -> None:
+        meta["confidence_bias"] = "high"
+
+    for change, message in [
+        (old_version, "version"),
+        (short_weights, "confidence weights"),
+        (no_weights, "missing confidence_weights"),
+        (bad_bias, "confidence_bias"),
+    ]:
+        with pytest.raises(ValueError, match=message):
+            TextClassifier.from_bytes(_rewrite(data, change))
+
+
+def test_it_trains_on_many_imbalanced_classes() -> None:
+    rng = random.Random(8)
+    texts, labels = [], []
+    for c in range(60):  # Zipf-like sizes, 120 examples down to 1: some classes miss folds
+        keywords = [f"kw{c}x{j}" for j in range(5)]
+        for _ in range(max(1, int(120 / (c + 1) ** 1.2))):
+            filler = [f"common{rng.randrange(40)}" for _ in range(6)]
+            texts.append(" ".join(rng.sample(keywords, 2) + filler))
+            labels.append(f"class-{c}")
+    result = pipeline.train(texts, labels)
+    assert len(result.labels) == 60 and result.metrics["macro_f1"] > 0.8
+    model = TextClassifier.from_bytes(result.model.to_bytes())
+    pred = model.predict_one("kw3x1 kw3x4 common7")
+    assert pred.label == "class-3" and pred.confidence >= result.threshold
+    assert sum(p for _, p in pred.top) <= 1.0 + 1e-9

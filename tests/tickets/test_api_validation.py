@@ -72,7 +72,10 @@ def test_it_rejects_non_json_content(api, alice):
 
 @pytest.mark.django_db
 def test_it_throttles_a_user_who_posts_too_fast(api, alice, settings):
-    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {"user": "3/min"}}
+    settings.REST_FRAMEWORK = {
+        **settings.REST_FRAMEWORK,
+        "DEFAULT_THROTTLE_RATES": {"user": "3/min"},
+    }
     client = api(alice)
 
     codes = [post(client, GOOD).status_code for _ in range(4)]

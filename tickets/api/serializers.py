@@ -67,7 +67,9 @@ def visible_events(events: list[TicketEvent], *, staff: bool) -> list[dict[str, 
     shown = []
     for event, row in zip(events, rendered, strict=True):
         keys = CUSTOMER_EVENT_DATA.get(event.kind)
-        if keys is None or (event.kind == TicketEvent.Kind.COMMENTED and event.data.get("internal")):
+        if keys is None or (
+            event.kind == TicketEvent.Kind.COMMENTED and event.data.get("internal")
+        ):
             continue
         row["data"] = {k: v for k, v in event.data.items() if k in keys}
         shown.append(row)
@@ -84,9 +86,21 @@ class TicketSerializer(serializers.ModelSerializer):
     class Meta:
         model = Ticket
         fields = [
-            "id", "reference", "subject", "description", "priority", "status", "channel",
-            "category", "customer", "assignee", "created_at", "updated_at",
-            "first_response_at", "resolved_at", "closed_at",
+            "id",
+            "reference",
+            "subject",
+            "description",
+            "priority",
+            "status",
+            "channel",
+            "category",
+            "customer",
+            "assignee",
+            "created_at",
+            "updated_at",
+            "first_response_at",
+            "resolved_at",
+            "closed_at",
         ]
         read_only_fields = fields
 

@@ -17,8 +17,8 @@ from routing.models import RoutingDecision
 from sla.models import SlaClock
 from tickets import flows
 from tickets.api.idempotency import HEADER, IdempotentRequest
-from tickets.api.render import render_ticket
 from tickets.api.permissions import TicketRolePermission, request_role
+from tickets.api.render import render_ticket
 from tickets.api.serializers import (
     CommentCreateSerializer,
     CommentSerializer,
