@@ -1,0 +1,181 @@
+"""The linear model's parts: TF-IDF feature blocks as plain data (with the fast single-text path
+used by predict_one) and the class-balanced linear SVM, fitted out-of-fold.
+
+A Block is one fitted TfidfVectorizer reduced to its settings, terms (column order) and idf, so it
+serialises without pickle. `counts` reproduces sklearn's term counting exactly but faster:
+char_wb n-grams never cross a word boundary, so a text's char n-gram counts are the sum of its
+words' n-gram counts. Each distinct word's known-term column ids are computed once and kept in a
+bounded LRU cache; ticket vocabularies repeat heavily, so a warm process mostly does dictionary
+look-ups instead of generating ~5 n-grams per character in Python.
+
+Out-of-fold: K SVMs, each scoring the fold it did not see. Their held-out scores calibrate the
+confidence (classifier.confidence) and their average is the shipped model (pipeline.train says
+why the average rather than a refit).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.svm import LinearSVC
+
+SVM_C = 0.25  # CV: 0.15 / 0.25 / 0.5 / 1.0 -> 0.8605 / 0.8617 / 0.8610 / 0.8586
+OOF_FOLDS = 5
+UNSEEN_SCORE = -10.0  # out-of-fold score of a class its fold's SVM never saw (far below any real)
+Svm = tuple[np.ndarray, np.ndarray, np.ndarray]  # classes, coef, intercept
+WORD_CACHE_SIZE = 50_000  # distinct words per char block; ~470 bytes each (measured): < 25 MB
+
+
+@dataclass
+class Block:
+    """One fitted TF-IDF vectorizer as plain data: settings, terms (column order) and idf."""
+
+    analyzer: str
+    ngram_range: tuple[int, int]
+    max_chars: int
+    terms: list[str]
+    idf: np.ndarray
+    vocabulary: dict[str, int] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.vocabulary = {term: i for i, term in enumerate(self.terms)}
+        # sklearn's own analyzer (a pure function of the settings), so tokens match exactly.
+        self.analyze = self.vectorizer().build_analyzer()
+        self._word_ids: Callable[[str], np.ndarray] = lru_cache(maxsize=WORD_CACHE_SIZE)(
+            self._ids_of_word
+        )
+
+    def vectorizer(self, **fit_params: object) -> TfidfVectorizer:
+        return TfidfVectorizer(
+            analyzer=self.analyzer, ngram_range=self.ngram_range, sublinear_tf=True, **fit_params
+        )
+
+    def sklearn_vectorizer(self) -> TfidfVectorizer:
+        """A fitted TfidfVectorizer rebuilt from the stored vocabulary and idf (batch path)."""
+        vec = self.vectorizer(vocabulary=self.vocabulary)
+        vec.idf_ = self.idf  # the setter validates the vocabulary and builds the transformer
+        return vec
+
+    def counts(self, text: str) -> tuple[np.ndarray, np.ndarray]:
+        """(column ids, raw counts) of the known terms in text's head, like CountVectorizer."""
+        text = text[: self.max_chars]
+        if self.analyzer == "char_wb":
+            # sklearn: lowercase, collapse whitespace, str.split(), pad each word with spaces.
+            words = Counter(text.lower().split())
+            if not words:
+                return _EMPTY_IDS, _EMPTY_COUNTS
+            ids = [self._word_ids(w) for w in words]
+            all_ids = np.concatenate(ids)
+            if not len(all_ids):
+                return _EMPTY_IDS, _EMPTY_COUNTS
+            weights = np.repeat(
+                np.fromiter(words.values(), dtype=np.float64, count=len(words)),
+                [len(a) for a in ids],
+            )
+            cols, inverse = np.unique(all_ids, return_inverse=True)
+            return cols, np.bincount(inverse, weights=weights)
+        vocab = self.vocabulary
+        # Count every token first (C speed), then look up only the distinct ones.
+        hits = [(vocab[t], n) for t, n in Counter(self.analyze(text)).items() if t in vocab]
+        cols = np.fromiter((j for j, _ in hits), dtype=np.intp, count=len(hits))
+        return cols, np.fromiter((n for _, n in hits), dtype=np.float64, count=len(hits))
+
+    def _ids_of_word(self, word: str) -> np.ndarray:
+        vocab = self.vocabulary
+        grams = _char_wb_ngrams(word, *self.ngram_range)
+        ids = np.fromiter((vocab[g] for g in grams if g in vocab), dtype=np.intp)
+        ids.flags.writeable = False  # shared by every caller (and thread) through the cache
+        return ids
+
+
+_EMPTY_IDS = np.zeros(0, dtype=np.intp)
+_EMPTY_COUNTS = np.zeros(0, dtype=np.float64)
+
+
+def _char_wb_ngrams(word: str, min_n: int, max_n: int) -> list[str]:
+    """sklearn's char_wb n-grams of one (already lowercased) word, in the same quirky way: a
+    padded word shorter than n yields itself once and stops the larger n."""
+    w = f" {word} "
+    grams = []
+    for n in range(min_n, max_n + 1):
+        if len(w) <= n:
+            grams.append(w)
+            break
+        grams.extend(w[i : i + n] for i in range(len(w) - n + 1))
+    return grams
+
+
+def fit_blocks(
+    texts: list[str], features: tuple[dict, ...], min_df: int, max_features: int
+) -> tuple[list[Block], sp.csr_matrix]:
+    """Fit one TF-IDF block per feature spec; returns the blocks and the stacked matrix."""
+    blocks, parts = [], []
+    for spec in features:
+        head = [t[: spec["max_chars"]] for t in texts]
+        probe = Block(spec["analyzer"], spec["ngram_range"], spec["max_chars"], [], np.zeros(0))
+        vec = probe.vectorizer(min_df=min_df, max_features=max_features, dtype=np.float64)
+        try:
+            parts.append(vec.fit_transform(head))
+        except ValueError:  # no terms at all in this block (e.g. only 1-letter words)
+            continue
+        terms = vec.get_feature_names_out().tolist()
+        blocks.append(Block(probe.analyzer, probe.ngram_range, probe.max_chars, terms, vec.idf_))
+    if not blocks:
+        raise ValueError("the training texts contain no usable terms")
+    return blocks, sp.hstack(parts, format="csr")
+
+
+def fit_svm(x: sp.csr_matrix, y: np.ndarray) -> Svm:
+    svm = LinearSVC(C=SVM_C, class_weight="balanced", random_state=0).fit(x, y)
+    coef, intercept = svm.coef_, svm.intercept_
+    if len(svm.classes_) == 2:  # binary SVM has one score d for classes_[1]: use (-d, d)
+        coef, intercept = np.vstack([-coef, coef]), np.concatenate([-intercept, intercept])
+    return svm.classes_, coef, intercept
+
+
+def oof_scores(
+    x: sp.csr_matrix, truth: np.ndarray, n_classes: int, seed: int
+) -> tuple[np.ndarray, np.ndarray, list[Svm]]:
+    """SVM scores of every row from an SVM fitted on the other folds, whether that SVM knew the
+    row's class (a class with fewer examples than folds is missing from some folds), and the
+    fold SVMs."""
+    rng = np.random.default_rng(seed)
+    fold = np.empty(len(truth), dtype=int)
+    for c in range(n_classes):  # stratified; a random start spreads tiny classes over folds
+        idx = rng.permutation(np.flatnonzero(truth == c))
+        fold[idx] = (np.arange(len(idx)) + rng.integers(OOF_FOLDS)) % OOF_FOLDS
+    scores = np.full((len(truth), n_classes), UNSEEN_SCORE)
+    seen = np.ones(len(truth), dtype=bool)
+    models: list[Svm] = []
+    for f in range(OOF_FOLDS):
+        tr, va = np.flatnonzero(fold != f), np.flatnonzero(fold == f)
+        present = np.unique(truth[tr])
+        seen[va] = np.isin(truth[va], present)
+        if len(va) == 0 or len(present) < 2:
+            scores[np.ix_(va, present)] = 0.0
+            continue
+        classes, coef, intercept = fit_svm(x[tr], truth[tr])
+        scores[np.ix_(va, classes)] = x[va] @ coef.T + intercept
+        models.append((classes, coef, intercept))
+    return scores, seen, models
+
+
+def average(models: list[Svm], n_classes: int) -> Svm | None:
+    """The fold SVMs averaged per class (a class is missing from folds that held out all its
+    examples); None when some class is in no fold model (tiny data: refit instead)."""
+    coef_sum, intercept_sum, n = 0.0, np.zeros(n_classes), np.zeros(n_classes)
+    for classes, coef, intercept in models:
+        full = np.zeros((n_classes, coef.shape[1]))
+        full[classes] = coef
+        coef_sum = coef_sum + full
+        intercept_sum[classes] += intercept
+        n[classes] += 1
+    if not models or not n.all():
+        return None
+    return np.arange(n_classes), coef_sum / n[:, None], intercept_sum / n
