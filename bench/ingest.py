@@ -91,6 +91,16 @@ def wait_ready(url: str, timeout: float = 30) -> None:
     raise RuntimeError(f"server did not become ready at {url}")
 
 
+def intake_paths(env: dict[str, str]) -> dict[str, int]:
+    """How the measured tickets went through intake (assigned / queued / triage)."""
+    script = (
+        "import json; from django.db.models import Count; from tickets.models import TicketEvent;"
+        "print(json.dumps(dict(TicketEvent.objects.filter(kind__in=['assigned','queued','triage'])"
+        ".values_list('kind').annotate(n=Count('id')))))"
+    )
+    return json.loads(manage(env, "shell", "-c", script).strip().splitlines()[-1])
+
+
 def count_tickets(env: dict[str, str]) -> int:
     out = manage(
         env, "shell", "-c", "from tickets.models import Ticket; print(Ticket.objects.count())"
@@ -140,13 +150,23 @@ def main() -> int:
     )
     parser.add_argument("--workers", type=int, default=int(os.environ.get("BENCH_WORKERS", "4")))
     parser.add_argument("--worker-class", default=os.environ.get("BENCH_WORKER_CLASS", "gthread"))
-    parser.add_argument("--threads", type=int, default=int(os.environ.get("BENCH_THREADS", "4")),
-                        help="threads per gthread worker (ignored for sync)")
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=int(os.environ.get("BENCH_THREADS", "4")),
+        help="threads per gthread worker (ignored for sync)",
+    )
     parser.add_argument("--levels", default="1,8,32")
     parser.add_argument(
         "--no-seed",
         action="store_true",
         help="skip seed_demo (no agents/model/policies: bare intake only)",
+    )
+    parser.add_argument(
+        "--agent-capacity",
+        type=int,
+        default=10_000,
+        help="capacity of each of the 6 demo agents (default: nobody is ever full)",
     )
     args = parser.parse_args()
     per_level, seconds = (150, 10) if args.quick else (3000, 30)
@@ -164,7 +184,18 @@ def main() -> int:
         }
         manage(env, "migrate", "--no-input", "-v", "0")
         if not args.no_seed:
-            manage(env, "seed_demo", "--tickets", "0", "--customers", "0")
+            # Agents with room for every ticket, so each request takes the heaviest intake
+            # path: classified, assigned (decision recorded, slot taken) and clocked.
+            manage(
+                env,
+                "seed_demo",
+                "--tickets",
+                "0",
+                "--customers",
+                "0",
+                "--agent-capacity",
+                str(args.agent_capacity),
+            )
         tokens_file = os.path.join(tmp, "tokens")
         Path(tokens_file).write_text("\n".join(make_tokens(env, 64)))
 
@@ -200,6 +231,7 @@ def main() -> int:
                 for c in args.levels.split(",")
             ]
             created = count_tickets(env) - before
+            paths = intake_paths(env)
         finally:
             server.terminate()
             server.wait(timeout=30)
@@ -215,6 +247,7 @@ def main() -> int:
                 "server": {
                     "workers": args.workers,
                     "worker_class": args.worker_class,
+                    "threads": args.threads if args.worker_class == "gthread" else 1,
                     "database": "postgresql",
                     "debug": False,
                 },
@@ -238,6 +271,7 @@ def main() -> int:
                 # Every 201 (plus the unmeasured warm-up requests) is exactly one row: nothing lost,
                 # nothing duplicated.
                 "tickets_created": created,
+                "intake_events": paths,
                 "tickets_accepted_incl_warmup": accepted + warmups,
             },
             indent=2,
