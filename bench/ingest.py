@@ -162,11 +162,12 @@ def main() -> int:
         action="store_true",
         help="skip seed_demo (no agents/model/policies: bare intake only)",
     )
+    parser.add_argument("--agents", type=int, default=6, help="demo agents (agent1..N)")
     parser.add_argument(
         "--agent-capacity",
         type=int,
         default=10_000,
-        help="capacity of each of the 6 demo agents (default: nobody is ever full)",
+        help="capacity of each demo agent (default: nobody is ever full)",
     )
     args = parser.parse_args()
     per_level, seconds = (150, 10) if args.quick else (3000, 30)
@@ -193,6 +194,8 @@ def main() -> int:
                 "0",
                 "--customers",
                 "0",
+                "--agents",
+                str(args.agents),
                 "--agent-capacity",
                 str(args.agent_capacity),
             )
@@ -248,6 +251,7 @@ def main() -> int:
                     "workers": args.workers,
                     "worker_class": args.worker_class,
                     "threads": args.threads if args.worker_class == "gthread" else 1,
+                    "agents": args.agents,
                     "database": "postgresql",
                     "debug": False,
                 },

@@ -54,13 +54,20 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--tickets", type=int, default=300)
         parser.add_argument("--customers", type=int, default=20)
+        parser.add_argument("--agents", type=int, default=6)
         parser.add_argument("--agent-capacity", type=int, default=10)
 
     def handle(
-        self, *args: Any, tickets: int, customers: int, agent_capacity: int, **options: Any
+        self,
+        *args: Any,
+        tickets: int,
+        customers: int,
+        agents: int,
+        agent_capacity: int,
+        **options: Any,
     ) -> None:
         sync_roles()
-        staff = self._users(AGENT, [f"agent{i}" for i in range(1, 7)], staff=True)
+        staff = self._users(AGENT, [f"agent{i}" for i in range(1, agents + 1)], staff=True)
         self._users(MANAGER, ["manager"], staff=True)
         people = self._users(CUSTOMER, [f"customer{i}" for i in range(1, customers + 1)])
         rows = self._sample()
