@@ -148,12 +148,12 @@ def main() -> int:
             "BENCH_ADMIN_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres"
         ),
     )
-    parser.add_argument("--workers", type=int, default=int(os.environ.get("BENCH_WORKERS", "4")))
+    parser.add_argument("--workers", type=int, default=int(os.environ.get("BENCH_WORKERS", "2")))
     parser.add_argument("--worker-class", default=os.environ.get("BENCH_WORKER_CLASS", "gthread"))
     parser.add_argument(
         "--threads",
         type=int,
-        default=int(os.environ.get("BENCH_THREADS", "4")),
+        default=int(os.environ.get("BENCH_THREADS", "8")),
         help="threads per gthread worker (ignored for sync)",
     )
     parser.add_argument("--levels", default="1,8,32")
