@@ -1,4 +1,5 @@
-"""Every routing write: assigning, queueing, releasing, dispatching, availability.
+"""Every routing write on tickets: assigning, queueing, releasing, dispatching, escalating
+(agents' availability and profiles: routing/agents.py).
 
 Concurrency design (PostgreSQL; SQLite serialises writers anyway):
 
@@ -157,7 +158,7 @@ def record_route(
         timeline.add(Kind.QUEUED, actor, reason=NO_CATEGORY)
         return None
     if pick is None:  # an explicit tier requirement must stick (see _queue_for): store it
-        decision = _decide(
+        decision = record_decision(
             ticket, outcome=Outcome.QUEUED, rule=rules.RULE_NO_CATEGORY,
             explanation=NO_CATEGORY, **common,
         )
@@ -166,7 +167,7 @@ def record_route(
     candidates = [c.as_json() for c in pick.ranked]
     if pick.chosen is None:
         rule, why = rules.queued_reason(skill=plan.skill, min_tier=plan.min_tier, pool=pick.pool)
-        decision = _decide(
+        decision = record_decision(
             ticket, outcome=Outcome.QUEUED, rule=rule, explanation=why, candidates=candidates,
             **common,
         )
@@ -174,7 +175,7 @@ def record_route(
         return decision
     chosen = pick.chosen
     why = rules.explain_assignment(chosen, pick.rule, considered=len(pick.ranked))
-    decision = _decide(
+    decision = record_decision(
         ticket, outcome=Outcome.ASSIGNED, agent_id=chosen.agent_id, rule=pick.rule,
         explanation=why, candidates=candidates, **common,
     )
@@ -226,14 +227,14 @@ def _set_assignee(ticket: Ticket, user_id: int | None, username: str, now: datet
     ticket.updated_at = now
 
 
-def _decide(ticket: Ticket, **fields: Any) -> RoutingDecision:
+def record_decision(ticket: Ticket, **fields: Any) -> RoutingDecision:
     return RoutingDecision.objects.create(ticket=ticket, created_at=timezone.now(), **fields)
 
 
 # --- load bookkeeping -------------------------------------------------------------------------
 
 
-def _release(user_id: int, count: int = 1) -> AgentProfile | None:
+def release_slots(user_id: int, count: int = 1) -> AgentProfile | None:
     """load - count for the agent (one UPDATE, takes the agent row lock); the overbooked
     allowance shrinks with it so it never outlives the excess it covered."""
     profile = AgentProfile.objects.filter(user_id=user_id).first()
@@ -274,7 +275,7 @@ def ticket_status_changed(
     if ticket.assignee_id is None or was_open == is_open:
         return
     if was_open:
-        profile = _release(ticket.assignee_id)
+        profile = release_slots(ticket.assignee_id)
         if profile is not None:
             dispatch_queue(agent=profile)
         return
@@ -282,7 +283,7 @@ def ticket_status_changed(
     if profile is None:
         return
     over = _take_forced(profile.pk, timezone.now())
-    decision = _decide(
+    decision = record_decision(
         ticket, trigger=Trigger.REOPEN, outcome=Outcome.ASSIGNED, agent=profile,
         rule=rules.RULE_REOPEN, over_capacity=over, actor=actor,
         explanation=f"{profile}: reopened, stays with its assignee"
@@ -326,8 +327,8 @@ def assign_manually(
     counted = ticket.is_open  # load counts open tickets only
     if new_id is None:
         if counted and old_id is not None:
-            _release(old_id)
-        decision = _decide(
+            release_slots(old_id)
+        decision = record_decision(
             ticket, trigger=Trigger.MANUAL, outcome=Outcome.UNASSIGNED, actor=actor,
             rule=rules.RULE_UNASSIGNED, explanation=f"unassigned by {actor}: back to the queue",
         )
@@ -345,10 +346,10 @@ def assign_manually(
     if counted:
         _take_forced(target.pk, now)
         if old_id is not None:
-            _release(old_id)
+            release_slots(old_id)
     rule = rules.RULE_MANUAL_OVER if over else rules.RULE_MANUAL
     why = f"{target}: assigned by {actor} (load {target.load}/{target.capacity} before)"
-    decision = _decide(
+    decision = record_decision(
         ticket, trigger=Trigger.MANUAL, outcome=Outcome.ASSIGNED, agent=target, actor=actor,
         skill=ticket.category.skill if ticket.category_id else "",  # type: ignore[union-attr]
         rule=rule, explanation=why, over_capacity=over,
@@ -480,93 +481,6 @@ def dispatch_all(*, max_agents: int = 100) -> int:
     return assigned
 
 
-# --- agents -----------------------------------------------------------------------------------
-
-
-def set_availability(
-    *, agent: AgentProfile, availability: str, actor: AbstractBaseUser | None
-) -> AgentProfile:
-    """Change an agent's availability.
-    - available: they get the next queued tickets at once (dispatch_queue);
-    - away: they keep their tickets and get no new ones;
-    - offline: the same, and with ROUTING_REQUEUE_ON_OFFLINE (default on) their open tickets
-      go back to the queue and are routed again at once to whoever has room.
-    Locks: the agent's open tickets (blocking, ascending id) before the agent row, then any
-    ticket assigned in between with SKIP LOCKED; re-routing never waits on another agent.
-    Runs in one transaction (joins the caller's). Idempotent."""
-    with transaction.atomic(savepoint=False):
-        agent = AgentProfile.objects.select_related("user").get(pk=agent.pk)
-        requeue = availability == AgentProfile.Availability.OFFLINE and conf.requeue_on_offline()
-        released: list[Ticket] = []
-        if requeue:
-            released = list(
-                Ticket.objects.select_for_update()
-                .filter(assignee_id=agent.user_id, status__in=OPEN)
-                .order_by("pk")
-            )
-        AgentProfile.objects.filter(pk=agent.pk).update(availability=availability)
-        if requeue:
-            # Tickets assigned to them after the read above and before our UPDATE.
-            released += list(
-                Ticket.objects.select_for_update(skip_locked=True)
-                .filter(assignee_id=agent.user_id, status__in=OPEN)
-                .exclude(pk__in=[t.pk for t in released])
-            )
-            _requeue(agent, released, actor)
-        profile = AgentProfile.objects.select_related("user").get(pk=agent.pk)
-        if availability == AVAILABLE:
-            dispatch_queue(agent=profile)
-            profile.refresh_from_db()
-    return profile
-
-
-def _requeue(agent: AgentProfile, tickets: list[Ticket], actor: AbstractBaseUser | None) -> None:
-    if not tickets:
-        return
-    _release(agent.user_id, len(tickets))
-    now = timezone.now()
-    Ticket.objects.filter(pk__in=[t.pk for t in tickets]).update(
-        assignee=None, assigned_at=None, updated_at=now
-    )
-    for ticket in tickets:
-        ticket.assignee, ticket.assigned_at = None, None
-        timeline = Timeline(ticket)
-        decision = _decide(
-            ticket, trigger=Trigger.REQUEUE, outcome=Outcome.UNASSIGNED, agent=agent,
-            actor=actor, rule="agent went offline",
-            explanation=f"{agent}: went offline, ticket back to the queue",
-        )
-        timeline.add(Kind.UNASSIGNED, actor, decision_id=decision.pk, reason=decision.explanation)
-        # may_wait=False: we hold this agent's row (lock order).
-        route_ticket(ticket=ticket, timeline=timeline, trigger=Trigger.REQUEUE, may_wait=False)
-        timeline.flush()
-
-
-def update_profile(
-    *, agent: AgentProfile, capacity: int, tier: int, team: str
-) -> AgentProfile:
-    """A manager's edit. Lowering capacity below the current load keeps the tickets (the
-    excess becomes the overbooked allowance); raising it hands out queued tickets at once.
-    One UPDATE computed in SQL from the current row, so a concurrent assignment is never lost."""
-    with transaction.atomic(savepoint=False):
-        AgentProfile.objects.filter(pk=agent.pk).update(
-            capacity=capacity,
-            tier=tier,
-            team=team,
-            overbooked=Greatest(Value(0), F("load") - capacity, output_field=INT),
-        )
-        profile = AgentProfile.objects.select_related("user").get(pk=agent.pk)
-        dispatch_queue(agent=profile)
-        profile.refresh_from_db()
-    return profile
-
-
-def skills_changed(*, agent: AgentProfile) -> list[Ticket]:
-    """After an agent gains (or changes) skills: they may now match queued tickets."""
-    with transaction.atomic(savepoint=False):
-        return dispatch_queue(agent=agent)
-
-
 # --- escalation (called by sla) ---------------------------------------------------------------
 
 
@@ -594,13 +508,13 @@ def escalate_assignment(*, ticket: Ticket, min_tier: int, reason: str) -> AgentP
         common = {"trigger": Trigger.ESCALATION, "min_tier": min_tier, "explicit_tier": min_tier}
         timeline = Timeline(ticket)
         if current is not None and current.tier >= min_tier:
-            _decide(
+            record_decision(
                 ticket, outcome=Outcome.KEPT, agent=current, rule="assignee already meets tier",
                 explanation=f"{reason}: {current} (tier {current.tier}) keeps it", **common,
             )
             return current
         if not ticket.is_open or ticket.category_id is None:
-            _decide(
+            record_decision(
                 ticket, outcome=Outcome.KEPT, agent=current, rule=rules.RULE_NOBODY,
                 explanation=f"{reason}: not escalated (closed or no category)", **common,
             )
@@ -621,17 +535,17 @@ def escalate_assignment(*, ticket: Ticket, min_tier: int, reason: str) -> AgentP
         candidates = [c.as_json() for c in pick.ranked]
         if pick.chosen is None:
             _, why = rules.queued_reason(skill=skill, min_tier=min_tier, pool=pick.pool)
-            _decide(
+            record_decision(
                 ticket, outcome=Outcome.KEPT, agent=current, skill=skill, rule=rules.RULE_NOBODY,
                 explanation=f"{reason}: nobody of tier >= {min_tier} ({why}); stays with {current}",
                 candidates=candidates, **common,
             )
             return None
-        _release(current.user_id)
+        release_slots(current.user_id)
         why = f"{reason}: " + rules.explain_assignment(
             pick.chosen, pick.rule, considered=len(pick.ranked)
         )
-        decision = _decide(
+        decision = record_decision(
             ticket, outcome=Outcome.ASSIGNED, agent_id=pick.chosen.agent_id, skill=skill,
             rule=pick.rule, explanation=why[:500], candidates=candidates, **common,
         )

@@ -152,8 +152,8 @@ def test_it_keeps_load_exact_while_agents_close_tickets_and_change_availability(
 
     def toggle(agent: AgentProfile, to: str) -> Callable[[], Any]:
         def run() -> None:
-            services.set_availability(agent=agent, availability=to, actor=agent.user)
-            services.set_availability(agent=agent, availability="available", actor=agent.user)
+            agents.set_availability(agent=agent, availability=to, actor=agent.user)
+            agents.set_availability(agent=agent, availability="available", actor=agent.user)
 
         return run
 
@@ -188,7 +188,7 @@ def test_it_never_double_counts_a_ticket_routed_by_racing_dispatchers(network):
 
     errors = run_concurrently(
         [
-            (lambda a=a: services.set_availability(agent=a, availability="available", actor=None))
+            (lambda a=a: agents.set_availability(agent=a, availability="available", actor=None))
             for a in agents
         ]
         + [services.dispatch_all for _ in range(4)]
