@@ -10,7 +10,7 @@ from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from routing import agents
+from routing import agents as agent_services
 from routing.models import AgentProfile, AgentSkill, RoutingDecision, Skill
 
 MANAGE = "routing.change_agentprofile"
@@ -66,16 +66,16 @@ class AgentProfileAdmin(admin.ModelAdmin):
             return
         data = form.cleaned_data
         if self._manager(request):
-            agents.update_profile(
+            agent_services.update_profile(
                 agent=obj, capacity=data["capacity"], tier=data["tier"], team=data["team"]
             )
-        agents.set_availability(
+        agent_services.set_availability(
             agent=obj, availability=data["availability"], actor=request.user
         )
 
     def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
         super().save_related(request, form, formsets, change)
-        agents.skills_changed(agent=form.instance)  # a new skill may match queued tickets
+        agent_services.skills_changed(agent=form.instance)  # a new skill may match queued tickets
 
     def _set(self, request: HttpRequest, queryset: QuerySet[AgentProfile], value: str) -> None:
         # An agent's action applies to their own profile whatever they selected; a manager's
@@ -83,7 +83,7 @@ class AgentProfileAdmin(admin.ModelAdmin):
         if not self._manager(request):
             queryset = AgentProfile.objects.filter(user=request.user)
         for profile in queryset:
-            agents.set_availability(agent=profile, availability=value, actor=request.user)
+            agent_services.set_availability(agent=profile, availability=value, actor=request.user)
         self.message_user(request, f"{len(queryset)} agent(s) now {value}.")
 
     @admin.action(description="Set available", permissions=["availability"])

@@ -11,7 +11,8 @@ from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from routing import agents, selectors
+from routing import agents as agent_services
+from routing import selectors
 from routing.api.serializers import AgentSerializer, AvailabilitySerializer
 from routing.models import AgentProfile
 from tickets.roles import STAFF_ROLES, role_of
@@ -52,7 +53,7 @@ class AgentViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
                 self.permission_denied(request, message="Your role cannot set availability.")
             data = AvailabilitySerializer(data=request.data)
             data.is_valid(raise_exception=True)
-            agents.set_availability(
+            agent_services.set_availability(
                 agent=profile, availability=data.validated_data["availability"], actor=request.user
             )
             profile = self._own_profile()

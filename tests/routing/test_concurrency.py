@@ -15,6 +15,7 @@ import pytest
 from django.db import connection
 from django.db.models import Count, Q
 
+from routing import agents as agent_services
 from routing import services
 from routing.models import AgentProfile, RoutingDecision
 from tests.routing.factories import category_for, make_agent
@@ -135,9 +136,7 @@ def test_it_queues_nothing_while_capacity_exists_even_when_all_agents_are_locked
 
 
 @pytest.mark.django_db(transaction=True)
-def test_it_keeps_load_exact_while_agents_close_tickets_and_change_availability(
-    intake, network
-):
+def test_it_keeps_load_exact_while_agents_close_tickets_and_change_availability(intake, network):
     agents = [make_agent(f"agent{i}", {"network": 3}, capacity=2) for i in range(5)]
     customer = UserFactory(username="crowd")
     for _ in range(14):
@@ -152,8 +151,8 @@ def test_it_keeps_load_exact_while_agents_close_tickets_and_change_availability(
 
     def toggle(agent: AgentProfile, to: str) -> Callable[[], Any]:
         def run() -> None:
-            agents.set_availability(agent=agent, availability=to, actor=agent.user)
-            agents.set_availability(agent=agent, availability="available", actor=agent.user)
+            agent_services.set_availability(agent=agent, availability=to, actor=agent.user)
+            agent_services.set_availability(agent=agent, availability="available", actor=agent.user)
 
         return run
 
@@ -188,7 +187,11 @@ def test_it_never_double_counts_a_ticket_routed_by_racing_dispatchers(network):
 
     errors = run_concurrently(
         [
-            (lambda a=a: agents.set_availability(agent=a, availability="available", actor=None))
+            (
+                lambda a=a: agent_services.set_availability(
+                    agent=a, availability="available", actor=None
+                )
+            )
             for a in agents
         ]
         + [services.dispatch_all for _ in range(4)]
@@ -229,6 +232,12 @@ def test_it_does_not_deadlock_on_crossing_manual_reassignments(network, max_mana
 
 def reassign(ticket: Ticket, actor: Any, user: Any) -> None:
     flows.edit_ticket(
-        ticket=ticket, actor=actor, priority=ticket.priority, category=ticket.category,
-        status=None, reply="", internal=False, assignee=user,
+        ticket=ticket,
+        actor=actor,
+        priority=ticket.priority,
+        category=ticket.category,
+        status=None,
+        reply="",
+        internal=False,
+        assignee=user,
     )

@@ -10,7 +10,8 @@ from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from routing import agents, services
+from routing import agents as agent_services
+from routing import services
 from routing.models import AgentProfile, RoutingDecision
 from tests.routing.factories import SkillFactory, category_for, make_agent
 from tests.tickets.factories import TicketFactory
@@ -56,7 +57,7 @@ def test_it_hands_queued_tickets_out_in_order_when_an_agent_becomes_available(ne
     third = queued(network, priority="urgent")
     agent = make_agent("back", {"network": 3}, tier=2, availability="offline")
 
-    agents.set_availability(agent=agent, availability="available", actor=agent.user)
+    agent_services.set_availability(agent=agent, availability="available", actor=agent.user)
 
     assert {first.pk, later.pk} == set(
         Ticket.objects.filter(assignee=agent.user).values_list("pk", flat=True)
@@ -107,7 +108,7 @@ def test_it_hands_out_tickets_when_an_agent_gains_the_skill(network):
     agent = make_agent("learner", {"printing": 3})
     agent.skills.create(skill=SkillFactory(slug="network"), level=2)
 
-    agents.skills_changed(agent=agent)
+    agent_services.skills_changed(agent=agent)
 
     assert Ticket.objects.get(pk=ticket.pk).assignee_id == agent.user_id
 
@@ -135,7 +136,7 @@ def test_it_keeps_an_explicit_tier_requirement_on_a_queued_ticket(network, alice
 
     services.dispatch_all()
     assert Ticket.objects.get(pk=ticket.pk).assignee is None
-    agents.set_availability(agent=tier3, availability="available", actor=None)
+    agent_services.set_availability(agent=tier3, availability="available", actor=None)
 
     assert Ticket.objects.get(pk=ticket.pk).assignee_id == tier3.user_id
     assert load_of(tier2) == 0
@@ -159,9 +160,9 @@ def test_it_requeues_and_reroutes_an_offline_agents_tickets(network, settings):
     tickets = [queued(network) for _ in range(3)]
     services.dispatch_all()
     assert load_of(leaving) == 3
-    agents.set_availability(agent=staying, availability="available", actor=None)
+    agent_services.set_availability(agent=staying, availability="available", actor=None)
 
-    agents.set_availability(agent=leaving, availability="offline", actor=leaving.user)
+    agent_services.set_availability(agent=leaving, availability="offline", actor=leaving.user)
 
     assert load_of(leaving) == 0
     assignees = [Ticket.objects.get(pk=t.pk).assignee_id for t in tickets]
@@ -178,7 +179,7 @@ def test_it_lets_an_offline_agent_keep_tickets_when_configured(network, settings
     ticket = queued(network)
     services.dispatch_all()
 
-    agents.set_availability(agent=agent, availability="offline", actor=None)
+    agent_services.set_availability(agent=agent, availability="offline", actor=None)
 
     assert Ticket.objects.get(pk=ticket.pk).assignee_id == agent.user_id
     assert load_of(agent) == 1
