@@ -166,8 +166,11 @@ def labelled_examples() -> tuple[list[str], list[str]]:
 
 
 def confirmed_labels_since(since: Any) -> int:
-    """Categories agents set or changed by hand after `since` (one COUNT on the timeline)."""
-    qs = TicketEvent.objects.filter(kind=Kind.CATEGORIZED, data__source=Ticket.CategorySource.AGENT)
+    """Categories agents set or changed by hand after `since` (one COUNT on the timeline).
+    Clearing a category is not a label, so it does not count."""
+    qs = TicketEvent.objects.filter(
+        kind=Kind.CATEGORIZED, data__source=Ticket.CategorySource.AGENT
+    ).exclude(data__new=None)  # JSON null: the category was cleared
     if since is not None:
         qs = qs.filter(created_at__gt=since)
     return qs.count()

@@ -81,6 +81,22 @@ def test_a_single_edit_is_a_confirmed_label_too(client, agnes, triaged):
 
 
 @pytest.mark.django_db
+def test_clearing_a_category_is_not_a_label(agnes, triaged):
+    from django.db import transaction
+
+    from tickets import services as ticket_services
+
+    ticket, storage = triaged[0], Category.objects.get(slug="storage")
+    with transaction.atomic():
+        for category in (storage, None):
+            ticket_services.set_category(
+                ticket=ticket, category=category, actor=agnes, source=Ticket.CategorySource.AGENT
+            ).flush()
+
+    assert services.confirmed_labels_since(None) == 1
+
+
+@pytest.mark.django_db
 def test_retrain_waits_for_enough_new_labels(client, agnes, triaged, settings):
     settings.CLASSIFIER_RETRAIN_AFTER_LABELS = 4
     client.force_login(agnes)
