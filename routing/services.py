@@ -36,7 +36,7 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import (
     Case,
     Exists,
@@ -55,7 +55,7 @@ from routing import conf, rules
 from routing.models import AgentProfile, AgentSkill, RoutingDecision
 from routing.picking import Pick, pick_agent
 from tickets.models import Category, Ticket, TicketEvent
-from tickets.services import Timeline
+from tickets.services import Timeline, require_transaction
 
 log = logging.getLogger(__name__)
 Kind = TicketEvent.Kind
@@ -78,11 +78,6 @@ class OverCapacityError(RoutingError):
 
 class NotAnAgentError(RoutingError):
     """The user has no agent profile, so tickets cannot be assigned to them."""
-
-
-def _require_transaction() -> None:
-    if not connection.in_atomic_block:
-        raise RuntimeError("routing.services functions must run inside transaction.atomic()")
 
 
 # --- deciding about one ticket ---------------------------------------------------------------
@@ -125,7 +120,7 @@ def plan_route(
 ) -> RoutePlan:
     """Pick the agent for a ticket of this category and priority and take their slot
     (load + 1, see pick_agent). Must be followed by record_route in the same transaction."""
-    _require_transaction()
+    require_transaction("routing.services")
     required = rules.required_tier(
         priority=priority, min_tier=min_tier, by_priority=conf.min_tier_by_priority()
     )
@@ -206,7 +201,7 @@ def route_ticket(
     plan) or no longer open is left alone (None). Statements: none for an uncategorized
     ticket (a `queued` event only); 2 when nobody is eligible (candidates, decision); when
     assigned 3 with a plan (candidates, take slot, decision), 4 without (+ ticket UPDATE)."""
-    _require_transaction()
+    require_transaction("routing.services")
     if plan is None:
         if ticket.assignee_id is not None or not ticket.is_open:
             return None
@@ -311,7 +306,7 @@ def assign_manually(
     `over_capacity_ok` (else OverCapacityError, nothing written) and is recorded as such.
     Caller holds the ticket row; this locks the old and new agent rows in ascending id order.
     No-op (None) when the assignee does not change."""
-    _require_transaction()
+    require_transaction("routing.services")
     old_id = ticket.assignee_id
     new_id = user.pk if user is not None else None
     if new_id == old_id:
@@ -399,7 +394,7 @@ def dispatch_queue(*, agent: AgentProfile, limit: int | None = None) -> list[Tic
     slot. Locks the agent row (callers hold at most ticket rows and this same agent), then the
     tickets with SKIP LOCKED: a ticket another transaction is touching is skipped, not waited
     for. Returns the tickets assigned. Idempotent: with no room or no match it writes nothing."""
-    _require_transaction()
+    require_transaction("routing.services")
     profile = (
         AgentProfile.objects.select_for_update(of=("self",))
         .select_related("user")

@@ -2,7 +2,7 @@
 
 These functions do not open transactions of their own: the flow that calls them (tickets.flows,
 an admin action, a task) holds exactly one, so a request is all-or-nothing and the hot path pays
-no SAVEPOINT round trips. `_require_transaction` turns a missing one into a loud error.
+no SAVEPOINT round trips. `require_transaction` turns a missing one into a loud error.
 
 Timeline events are buffered: each function returns the Timeline it added to, and the caller
 flushes it (one INSERT for all of a flow's events) before its transaction ends."""
@@ -27,9 +27,11 @@ class TicketStateError(Exception):
     """A change the ticket's lifecycle does not allow (e.g. replying to a closed ticket)."""
 
 
-def _require_transaction() -> None:
+def require_transaction(module: str = "tickets.services") -> None:
+    """Services that write without a transaction of their own call this first: a caller that
+    forgot the transaction fails loudly instead of half-writing."""
     if not connection.in_atomic_block:
-        raise RuntimeError("tickets.services functions must run inside transaction.atomic()")
+        raise RuntimeError(f"{module} functions must run inside transaction.atomic()")
 
 
 @dataclass
@@ -49,7 +51,7 @@ class Timeline:
         return event
 
     def flush(self) -> list[TicketEvent]:
-        _require_transaction()
+        require_transaction()
         written, self.events = self.events, []
         if written:
             TicketEvent.objects.bulk_create(written)
@@ -81,7 +83,7 @@ def create_ticket(
     classifier, assignee from routing, sla_due_at from the SLA plan), so they ride in the same
     INSERT instead of each costing an UPDATE.
     Returns the ticket and its Timeline for the caller's later steps to add to."""
-    _require_transaction()
+    require_transaction()
     now = created_at or timezone.now()
     ticket = Ticket.objects.create(
         customer=customer,
@@ -106,7 +108,7 @@ def add_comment(
     - a customer reply reopens a ticket that was pending on them or resolved;
     - nobody replies to a closed ticket (TicketStateError).
     Internal notes are for staff only (enforced by the caller's permission check too)."""
-    _require_transaction()
+    require_transaction()
     if ticket.status == Ticket.Status.CLOSED:
         raise TicketStateError("This ticket is closed; open a new ticket instead.")
     if internal and not is_staff:
@@ -137,7 +139,7 @@ def change_status(
 ) -> Timeline:
     """Move the ticket along its lifecycle (see STATUS_TRANSITIONS); idempotent for the
     current status (no event), TicketStateError for a transition that is not allowed."""
-    _require_transaction()
+    require_transaction()
     timeline = Timeline(ticket)
     if status == ticket.status:
         return timeline
@@ -175,7 +177,7 @@ def _set_status(
 def change_priority(
     *, ticket: Ticket, priority: str, actor: AbstractBaseUser | None, reason: str = ""
 ) -> Timeline:
-    _require_transaction()
+    require_transaction()
     timeline = Timeline(ticket)
     if priority == ticket.priority:
         return timeline
@@ -197,7 +199,7 @@ def set_category(
 ) -> Timeline:
     """Set (or clear) the category by hand or by import; clears the triage flag. The classifier
     path writes its own fields in classifier.services."""
-    _require_transaction()
+    require_transaction()
     timeline = timeline or Timeline(ticket)
     old = ticket.category.slug if ticket.category else None
     ticket.category = category
