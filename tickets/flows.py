@@ -15,7 +15,7 @@ from classifier import services as classifier
 from routing import services as routing
 from sla import services as sla
 from tickets import services
-from tickets.models import Category, Comment, Ticket, TicketEvent
+from tickets.models import Category, Comment, Ticket
 
 # edit_ticket's "leave the assignee as it is" (None means unassign).
 UNCHANGED: Any = object()
@@ -28,10 +28,10 @@ def submit_ticket(
     description: str,
     priority: str,
     channel: str = Ticket.Channel.API,
-    before_commit: Callable[[Ticket, list[TicketEvent]], None] | None = None,
+    before_commit: Callable[[Ticket], None] | None = None,
 ) -> Ticket:
     """Intake: create -> classify -> route -> start clocks, all-or-nothing.
-    `before_commit(ticket, events)` runs last inside the transaction (the API renders its
+    `before_commit(ticket)` runs last inside the transaction (the API renders its
     response from memory and stores its idempotency record there, so a ticket never exists
     without it)."""
     # Classifying is CPU work: done before the transaction, so no connection or lock waits on it.
@@ -63,9 +63,9 @@ def submit_ticket(
         classifier.apply_prediction(ticket=ticket, prediction=guess, timeline=timeline)
         routing.route_ticket(ticket=ticket, timeline=timeline, plan=route)  # records why
         sla.start_ticket_clocks(ticket=ticket, timeline=timeline, planned=clocks)
-        events = timeline.flush()
+        timeline.flush()
         if before_commit:
-            before_commit(ticket, events)
+            before_commit(ticket)
     return ticket
 
 

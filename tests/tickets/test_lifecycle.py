@@ -67,7 +67,7 @@ def test_it_keeps_the_timeline_append_only():
 
 @pytest.mark.django_db
 def test_it_leaves_nothing_behind_when_intake_fails_half_way(alice):
-    def fail(ticket, events):
+    def fail(ticket):
         raise RuntimeError("crash after the ticket and its events were written")
 
     with pytest.raises(RuntimeError):

@@ -113,7 +113,7 @@ class TicketViewSet(
 
         body: dict[str, Any] = {}
 
-        def respond(ticket: Ticket, events: list[TicketEvent]) -> None:
+        def respond(ticket: Ticket) -> None:
             body.update(render_ticket(ticket))
             if idem:
                 idem.store(status.HTTP_201_CREATED, body)
