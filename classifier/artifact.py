@@ -1,7 +1,9 @@
 """Safe serialization of a TextClassifier: one .npz (numpy arrays, allow_pickle=False) holding
 the float arrays plus a JSON document (labels, temperature, confidence-model bias, per-block
-analyzer settings and terms). Version 2 added the confidence model (weights array + bias); a
-version-1 artifact is refused rather than guessed at (retrain). Loading never executes code
+analyzer settings and terms). Version 2 added the confidence model (weights array + bias);
+version 3 the word-pairs analyzer and LSA components (a terms x k array per projected block), so a
+version-2 artifact is still a valid version-3 one without them; a version-1 artifact is refused
+rather than guessed at (retrain). Loading never executes code
 from the data: JSON and plain numeric arrays only, and every field is checked, so garbage raises
 ValueError instead of producing a half-working model."""
 
@@ -22,8 +24,10 @@ if TYPE_CHECKING:
     from classifier.pipeline import TextClassifier
 
 FORMAT = "switchboard-text-classifier"
-VERSION = 2
-ANALYZERS = frozenset({"word", "char", "char_wb"})
+VERSION = 3
+READABLE_VERSIONS = frozenset({2, 3})
+ANALYZERS = frozenset({"word", "char", "char_wb", "word_pairs"})
+MAX_COMPONENTS = 1_000
 
 
 def dump(model: TextClassifier) -> bytes:
@@ -39,11 +43,15 @@ def dump(model: TextClassifier) -> bytes:
                 "ngram_range": list(b.ngram_range),
                 "max_chars": b.max_chars,
                 "terms": b.terms,
+                "components": None if b.components is None else b.components.shape[1],
             }
             for b in model.blocks
         ],
     }
     arrays = {f"idf_{i}": b.idf.astype(np.float64) for i, b in enumerate(model.blocks)}
+    for i, b in enumerate(model.blocks):
+        if b.components is not None:
+            arrays[f"components_{i}"] = b.components.astype(np.float32)
     if model.confidence is not None:
         arrays["confidence_weights"] = model.confidence.weights.astype(np.float64)
     buf = io.BytesIO()
@@ -68,7 +76,7 @@ def load(cls: type[TextClassifier], block_cls: type[Block], data: bytes) -> Text
         raise ValueError(f"not a model artifact: {exc}") from exc
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
         raise ValueError("not a model artifact: unknown format")
-    if meta.get("version") != VERSION:
+    if meta.get("version") not in READABLE_VERSIONS:
         raise ValueError(f"unsupported model artifact version {meta.get('version')!r}")
 
     labels = meta.get("labels")
@@ -86,7 +94,7 @@ def load(cls: type[TextClassifier], block_cls: type[Block], data: bytes) -> Text
         raise ValueError("model artifact: no feature blocks")
     blocks = [_block(block_cls, raw, arrays, i) for i, raw in enumerate(raw_blocks)]
 
-    n_features = sum(len(b.terms) for b in blocks)
+    n_features = sum(b.width for b in blocks)
     coef = _array(arrays, "coef", np.floating, 2)
     intercept = _array(arrays, "intercept", np.floating, 1)
     if coef.shape != (len(labels), n_features) or intercept.shape != (len(labels),):
@@ -139,7 +147,20 @@ def _block(block_cls: type[Block], raw: Any, arrays: dict[str, np.ndarray], i: i
     idf = _array(arrays, f"idf_{i}", np.floating, 1)
     if idf.shape != (len(terms),):
         raise ValueError("model artifact: idf does not match terms")
-    return block_cls(analyzer, (ngrams[0], ngrams[1]), max_chars, terms, idf.astype(np.float64))
+    k = raw.get("components")
+    components = None
+    if k is not None:
+        if type(k) is not int or not 1 <= k <= MAX_COMPONENTS:
+            raise ValueError("model artifact: bad number of components")
+        components = _array(arrays, f"components_{i}", np.floating, 2)
+        if components.shape != (len(terms), k):
+            raise ValueError("model artifact: components do not match terms")
+        components = np.ascontiguousarray(components, dtype=np.float32)
+    elif f"components_{i}" in arrays:
+        raise ValueError("model artifact: components without a count")
+    return block_cls(
+        analyzer, (ngrams[0], ngrams[1]), max_chars, terms, idf.astype(np.float64), components
+    )
 
 
 def _array(arrays: dict[str, np.ndarray], name: str, kind: type, ndim: int) -> np.ndarray:

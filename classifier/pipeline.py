@@ -1,16 +1,17 @@
 """Ticket auto-categorizer: the pure machine-learning core (no Django).
 
-Features are two TF-IDF blocks, word 1-2 grams and char_wb 2-5 grams (the char block copes with
-typos, inflections and languages without spaces), fed to a class-balanced linear SVM. Training
+Features are TF-IDF blocks (word 1-2 grams; pairs of words that occur together; an LSA
+projection of the words; short char_wb n-grams for typos and languages without spaces), fed to
+a class-balanced linear SVM. Training
 scores every example out-of-fold (K SVMs on the other folds); those held-out scores fit the
 softmax temperature and the confidence model (classifier.confidence) on the training part and
 choose the threshold there, and the validation part measures the result. The returned model is
 the average of the K fold SVMs. Every choice (features, C, class weights, char head length, feature
 caps, confidence features) was made by cross-validation on a training file only.
 
-A trained model is plain arrays (vocabularies, idf, coef, intercept, temperature, confidence
-weights), so it is saved without pickle (see classifier.artifact) and predict_one can skip
-scikit-learn's per-call overhead (see classifier.linear).
+A trained model is plain arrays (vocabularies, idf, LSA components, coef, intercept,
+temperature, confidence weights), so it is saved without pickle (see classifier.artifact) and
+predict_one can skip scikit-learn's per-call overhead (see classifier.linear).
 """
 
 from __future__ import annotations
@@ -40,16 +41,43 @@ from classifier.linear import Block, fit_blocks
 
 MAX_CHARS = 20_000  # longer text is truncated: bounded latency for pasted logs and mail threads
 
-# One dict per TF-IDF block. Char n-grams read only the text's head: capping them at 2k chars
-# lost nothing in CV and bounds the cost of words never seen before (see classifier.linear).
-# max_features bounds the artifact (coef is n_classes x n_features) on larger corpora; on 30k
-# tickets it cost nothing.
+# One dict per feature block, chosen by 5-fold CV on a 30k-ticket training file (macro-F1, see
+# EXPERIMENTS.md, round 3): the old word 1-2 + char_wb 2-5 union 0.862; word 1-2 + word pairs +
+# LSA 0.869. A char block adds nothing there (0.868-0.869 with or without) but is what reads
+# misspelt words and languages written without spaces, so a short, cheap one stays (the full
+# char_wb 2-5 block would push training on 30k tickets past 60 s).
+# max_features bounds the artifact (coef is n_classes x n_features; LSA is terms x 300 floats).
 FEATURES: tuple[dict, ...] = (
-    {"analyzer": "word", "ngram_range": (1, 2), "max_chars": MAX_CHARS},
-    {"analyzer": "char_wb", "ngram_range": (2, 5), "max_chars": 2_000},
+    {
+        "analyzer": "word",
+        "ngram_range": (1, 2),
+        "max_chars": MAX_CHARS,
+        "min_df": 2,
+        "max_features": 100_000,
+    },
+    {
+        "analyzer": "word_pairs",
+        "ngram_range": (2, 2),
+        "max_chars": 2_000,
+        "min_df": 3,
+        "max_features": 200_000,
+    },
+    {
+        "analyzer": "word",
+        "ngram_range": (1, 1),
+        "max_chars": MAX_CHARS,
+        "min_df": 2,
+        "max_features": 20_000,
+        "components": 300,
+    },
+    {
+        "analyzer": "char_wb",
+        "ngram_range": (2, 3),
+        "max_chars": 300,
+        "min_df": 2,
+        "max_features": 100_000,
+    },
 )
-MIN_DF = 2
-MAX_FEATURES = 100_000
 
 
 @dataclass(frozen=True)
@@ -78,12 +106,12 @@ class TextClassifier:
         confidence: ConfidenceModel | None = None,
     ) -> None:
         self.labels = list(labels)
-        self.blocks = [b for b in blocks if b.terms]  # an empty block has no columns
+        self.blocks = [b for b in blocks if b.width]  # an empty block has no columns
         self._coef_t = np.ascontiguousarray(np.asarray(coef, dtype=np.float32).T)
         self.intercept = np.asarray(intercept, dtype=np.float64)
         self.temperature = float(temperature)
         self.confidence = confidence  # None: the temperature softmax is the confidence
-        self._offsets = np.cumsum([0] + [len(b.terms) for b in self.blocks])
+        self._offsets = np.cumsum([0] + [b.width for b in self.blocks])
         self._vectorizers: list[TfidfVectorizer] | None = None
 
     @property
@@ -97,7 +125,7 @@ class TextClassifier:
         if self._vectorizers is None:
             self._vectorizers = [b.sklearn_vectorizer() for b in self.blocks]
         parts = [
-            vec.transform([t[: b.max_chars] for t in texts])
+            b.project(vec.transform([t[: b.max_chars] for t in texts]))
             for b, vec in zip(self.blocks, self._vectorizers, strict=True)
         ]
         return sp.hstack(parts, format="csr")
@@ -107,16 +135,14 @@ class TextClassifier:
         return np.asarray(self._features(texts) @ self._coef_t) + self.intercept
 
     def _scores_one(self, text: str) -> np.ndarray:
-        """The same numbers as decision_scores([text])[0], without sklearn's per-call checks:
-        count known terms, 1 + log(tf), times idf, L2-normalise each block, dot with coef."""
+        """The same numbers as decision_scores([text])[0], without sklearn's per-call checks
+        (each block's features by Block.vector_one, then one dot with coef)."""
         cols, vals = [], []
         for block, offset in zip(self.blocks, self._offsets, strict=False):
-            idx, tf = block.counts(text)
-            if not len(idx):
-                continue
-            weights = (np.log(tf) + 1.0) * block.idf[idx]
-            cols.append(idx + offset)
-            vals.append(weights / np.sqrt(weights @ weights))
+            idx, weights = block.vector_one(text)
+            if len(idx):
+                cols.append(idx + offset)
+                vals.append(weights)
         if not cols:
             return self.intercept.copy()
         # coef_t rows are contiguous per feature: gathering ~1k rows beats gathering columns.
@@ -271,9 +297,7 @@ def train(
 
 
 def _vectorize(texts: list[str]) -> tuple[list[Block], sp.csr_matrix]:
-    # min_df=2 drops one-off tokens (typos, ids); a tiny corpus may have no term seen twice.
-    min_df = MIN_DF if len(texts) >= 10 * MIN_DF else 1
-    return fit_blocks(texts, FEATURES, min_df, MAX_FEATURES)
+    return fit_blocks(texts, FEATURES)
 
 
 __all__ = [

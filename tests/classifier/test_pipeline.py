@@ -207,8 +207,28 @@ def test_it_counts_char_ngrams_per_word_exactly_like_sklearn() -> None:
             assert got == dict(zip(expected.col.tolist(), expected.data.tolist(), strict=True))
 
 
+def test_it_pairs_the_distinct_words_of_a_texts_head() -> None:
+    from classifier.linear import PAIR_WORDS, word_pairs
+
+    assert word_pairs("VPN down, vpn login fails") == [
+        "down&fails",
+        "down&login",
+        "down&vpn",
+        "fails&login",
+        "fails&vpn",
+        "login&vpn",
+    ]
+    long = word_pairs(" ".join(f"w{i:02d}" for i in range(PAIR_WORDS + 5)))
+    assert len(long) == PAIR_WORDS * (PAIR_WORDS - 1) // 2
+    assert not any(f"w{PAIR_WORDS:02d}" in pair for pair in long)  # only the head is paired
+    assert word_pairs("") == [] and word_pairs("single") == []
+
+
 def test_it_scores_messy_text_like_sklearn(trained: pipeline.TrainResult) -> None:
     model = trained.model
+    # Every kind of block is in this model, the LSA projection included.
+    analyzers = {(b.analyzer, b.components is not None) for b in model.blocks}
+    assert analyzers == {("word", False), ("word_pairs", False), ("word", True), ("char_wb", False)}
     fast = np.array([model._scores_one(pipeline._clean(t)) for t in MESSY])
     np.testing.assert_allclose(fast, model.decision_scores(MESSY), rtol=1e-6, atol=1e-6)
 
@@ -268,6 +288,51 @@ def test_it_rejects_old_or_inconsistent_confidence_fields(trained: pipeline.Trai
     ]:
         with pytest.raises(ValueError, match=message):
             TextClassifier.from_bytes(_rewrite(data, change))
+
+
+def test_it_rejects_components_that_do_not_match_their_block(
+    trained: pipeline.TrainResult,
+) -> None:
+    data = trained.model.to_bytes()
+    i = next(n for n, b in enumerate(trained.model.blocks) if b.components is not None)
+
+    def fewer_rows(meta: dict, arrays: dict) -> None:
+        arrays[f"components_{i}"] = arrays[f"components_{i}"][:-1]
+
+    def no_count(meta: dict, arrays: dict) -> None:
+        meta["blocks"][i]["components"] = None
+
+    for change, message in [(fewer_rows, "components do not match"), (no_count, "without a count")]:
+        with pytest.raises(ValueError, match=message):
+            TextClassifier.from_bytes(_rewrite(data, change))
+
+
+def test_it_still_loads_a_version_2_artifact(trained: pipeline.TrainResult) -> None:
+    """Version 2 (word + char blocks, no pairs or LSA) is what models trained before version 3
+    are stored as; an active one must keep classifying after an upgrade."""
+    model = trained.model
+    keep = [
+        n for n, b in enumerate(model.blocks) if b.components is None and b.analyzer != "word_pairs"
+    ]
+    columns = np.concatenate([np.arange(model._offsets[n], model._offsets[n + 1]) for n in keep])
+    old = TextClassifier(
+        labels=model.labels,
+        blocks=[model.blocks[n] for n in keep],
+        coef=model.coef[:, columns],
+        intercept=model.intercept,
+        temperature=model.temperature,
+        confidence=model.confidence,
+    )
+
+    def as_version_2(meta: dict, arrays: dict) -> None:
+        meta["version"] = 2
+        for block in meta["blocks"]:
+            del block["components"]
+
+    loaded = TextClassifier.from_bytes(_rewrite(old.to_bytes(), as_version_2))
+    text = "toner cartridge jam in the printer tray"
+    assert loaded.predict_one(text) == old.predict_one(text)
+    assert loaded.predict_one(text).label == "printer"
 
 
 def test_it_trains_on_many_imbalanced_classes() -> None:
