@@ -4,7 +4,8 @@
 Runs `manage.py classifier_eval` (the project's pipeline: train on train.csv, evaluate on
 test.csv, one-ticket latency through the ingest code path) and, in the same run, a default
 TfidfVectorizer() + LogisticRegression(max_iter=1000) baseline on the same rows. Prints one
-JSON object.
+JSON object; besides quality and speed it carries the stored artifact's size (artifact_bytes)
+and the memory the loaded model takes in each process (model_memory_mb, traced allocations).
 
     .venv/bin/python bench/classifier.py            # full corpus (30,615 -> 7,654 rows)
     .venv/bin/python bench/classifier.py --quick    # first 5,000 / 1,500 rows (CI smoke run)

@@ -42,6 +42,8 @@ def test_it_prints_the_metrics_as_json_on_its_last_line(tmp_path, sample_rows):
     assert result["n_train"] == 900 and result["n_test"] == 300
     assert 0.5 < result["accuracy"] <= 1 and 0 <= result["coverage"] <= 1
     assert result["train_seconds"] > 0 and result["predict_ms_p99"] >= result["predict_ms_p50"]
+    # What a deployment stores per model version and holds in every process.
+    assert result["artifact_bytes"] > 100_000 and 1 < result["model_memory_mb"] < 500
 
 
 def test_it_names_a_missing_column(tmp_path, sample_rows):

@@ -8,6 +8,7 @@ from __future__ import annotations
 import csv
 import json
 import time
+import tracemalloc
 from pathlib import Path
 from typing import Any
 
@@ -69,9 +70,17 @@ class Command(BaseCommand):
         started = time.perf_counter()
         result = pipeline.train(train_x, train_y, target_precision=target, random_state=0)
         train_seconds = time.perf_counter() - started
-        metrics = pipeline.evaluate(result.model, test_x, test_y, threshold=result.threshold)
+        # Evaluate the model as every process runs it: loaded back from its stored artifact.
+        # Its memory is what each web and worker process holds once the model is loaded.
+        artifact = result.model.to_bytes()
+        tracemalloc.start()
+        model = pipeline.TextClassifier.from_bytes(artifact)
+        model_bytes = tracemalloc.get_traced_memory()[0]
+        tracemalloc.stop()
+        metrics = pipeline.evaluate(model, test_x, test_y, threshold=result.threshold)
 
         out = {**{k: metrics.get(k) for k in KEYS}, "train_seconds": train_seconds}
         out = {k: round(float(v), 4) if v is not None else None for k, v in out.items()}
         out.update(n_train=len(train_x), n_test=len(test_x), labels=len(set(train_y)))
+        out.update(artifact_bytes=len(artifact), model_memory_mb=round(model_bytes / 2**20, 1))
         self.stdout.write(json.dumps(out))
