@@ -64,7 +64,7 @@ class ModelVersionAdmin(admin.ModelAdmin):
         ("tag", "is_active", "activated_at"),
         ("trained_at", "train_seconds"),
         ("n_samples", "n_train", "n_validation"),
-        ("threshold", "sha256"),
+        ("threshold", "sha256", "artifact_pruned_at"),
         "labels",
         "metrics_table",
         "per_class_table",
@@ -73,7 +73,8 @@ class ModelVersionAdmin(admin.ModelAdmin):
     ]
     readonly_fields = [
         "tag", "is_active", "activated_at", "trained_at", "train_seconds", "n_samples",
-        "n_train", "n_validation", "threshold", "sha256", "labels", "metrics_table",
+        "n_train", "n_validation", "threshold", "sha256", "artifact_pruned_at", "labels",
+        "metrics_table",
         "per_class_table", "confusions_table", "notes",
     ]
 

@@ -58,6 +58,9 @@ class ModelVersion(models.Model):
     activated_at = models.DateTimeField(null=True, blank=True)
     train_seconds = models.FloatField(default=0)
     notes = models.TextField(blank=True)
+    # Artifacts are megabytes each; a superseded version's is dropped after
+    # CLASSIFIER_KEEP_ARTIFACTS newer ones. Its row (metrics, labels, hash) stays for audit.
+    artifact_pruned_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["-trained_at", "-id"]

@@ -52,6 +52,11 @@ def load_model(version: ModelVersion) -> TextClassifier:
     """Deserialize a version's artifact after checking its hash (ArtifactError otherwise)."""
     from classifier.pipeline import TextClassifier
 
+    if version.artifact_pruned_at is not None:
+        raise ArtifactError(
+            f"model version {version.pk}: its artifact was dropped on "
+            f"{version.artifact_pruned_at:%Y-%m-%d} (CLASSIFIER_KEEP_ARTIFACTS); train a new one"
+        )
     data = bytes(version.artifact)
     if ModelVersion.digest(data) != version.sha256:
         raise ArtifactError(f"model version {version.pk}: artifact does not match its sha256")

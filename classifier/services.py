@@ -329,8 +329,23 @@ def train_and_activate(
         ok, reason = not_worse(trained, ModelVersion.objects.filter(is_active=True).first())
     if ok:
         activate(version)
+    prune_artifacts()
     log.info("classifier: trained %s (%s)%s", version.tag, reason, ", activated" if ok else "")
     return TrainOutcome(version=version, activated=ok, reason=reason, train_seconds=trained.seconds)
+
+
+def prune_artifacts(keep: int | None = None) -> int:
+    """Drop the artifacts of versions older than the newest `keep` (CLASSIFIER_KEEP_ARTIFACTS),
+    never the active one's: each is megabytes and retraining can run daily. The rows stay
+    (tickets name their version; metrics remain comparable); such a version can no longer be
+    activated. Returns how many artifacts were dropped."""
+    keep = settings.CLASSIFIER_KEEP_ARTIFACTS if keep is None else keep
+    newest = list(ModelVersion.objects.values_list("pk", flat=True)[: max(keep, 0)])
+    return (
+        ModelVersion.objects.filter(is_active=False, artifact_pruned_at__isnull=True)
+        .exclude(pk__in=newest)
+        .update(artifact=b"", artifact_pruned_at=timezone.now())
+    )
 
 
 def load_version(version: ModelVersion) -> TextClassifier:

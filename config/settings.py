@@ -202,6 +202,9 @@ CLASSIFIER_TARGET_PRECISION = env.float("CLASSIFIER_TARGET_PRECISION", default=0
 CLASSIFIER_HOLDOUT_PERCENT = env.int("CLASSIFIER_HOLDOUT_PERCENT", default=10)
 CLASSIFIER_ACTIVATION_TOLERANCE = env.float("CLASSIFIER_ACTIVATION_TOLERANCE", default=0.0)
 CLASSIFIER_MIN_EXAMPLES = env.int("CLASSIFIER_MIN_EXAMPLES", default=20)
+# Model versions whose artifact (megabytes each) is kept, newest first; older inactive ones keep
+# their row and metrics but can no longer be activated.
+CLASSIFIER_KEEP_ARTIFACTS = env.int("CLASSIFIER_KEEP_ARTIFACTS", default=10)
 CLASSIFIER_MAX_CHARS = 20_000  # text beyond this is not read by the model (CPU bound)
 
 # --- Routing (routing/conf.py) --------------------------------------------------------------

@@ -49,3 +49,11 @@ def history(db: None, tmp_path: Path, sample_rows: list[tuple[str, str]]) -> lis
         stdout=StringIO(),
     )
     return rows
+
+
+@pytest.fixture
+def categories(db: None) -> dict[str, Any]:
+    """The sample's 8 categories (slug -> Category)."""
+    from tests.classifier.factories import sample_categories
+
+    return sample_categories()

@@ -7,13 +7,8 @@ import pytest
 
 from classifier.admin import confusion_summary
 from classifier.models import ModelVersion
-from tests.classifier.factories import ModelVersionFactory, sample_categories
+from tests.classifier.factories import ModelVersionFactory
 from tests.tickets.factories import TicketFactory
-
-
-@pytest.fixture
-def categories(db):
-    return sample_categories()
 
 
 def test_confusion_summary_gives_per_class_rates_and_top_confusions():

@@ -10,17 +10,12 @@ from django.test.utils import CaptureQueriesContext
 
 from classifier import services
 from classifier.models import ModelVersion
-from tests.classifier.factories import ModelVersionFactory, sample_categories
+from tests.classifier.factories import ModelVersionFactory
 from tickets.models import Ticket, TicketEvent
 
 URL = "/api/v1/tickets/"
 # A typical sample ticket of each category (the model was trained on these texts).
 HARDWARE = {"subject": "laptop", "description": "new laptop keyboard broken replace hardware"}
-
-
-@pytest.fixture
-def categories(db):
-    return sample_categories()
 
 
 def post(api, user, **body):

@@ -8,12 +8,7 @@ import pytest
 from classifier import services
 from classifier.models import ModelVersion
 from classifier.registry import ArtifactError, get_active, load_model, registry
-from tests.classifier.factories import ModelVersionFactory, sample_categories
-
-
-@pytest.fixture
-def categories(db):
-    return sample_categories()
+from tests.classifier.factories import ModelVersionFactory
 
 
 @pytest.mark.django_db
