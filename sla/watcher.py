@@ -165,15 +165,19 @@ def _enqueue(notifications: list[Notification]) -> None:
 
 def _advance(clock: SlaClock, batch: _Batch) -> None:
     """Record every level that is due (an already-late clock may pass warning, breach and the
-    second level at once), then schedule the next check."""
+    second level at once), then schedule the next check.
+    A paused clock is only here when a priority change moved its deadline before its pause
+    (sla.services.retarget_ticket_clocks): its breach is recorded, the next level waits for
+    the resume (resume_clock reschedules it)."""
     reached: list[tuple[int, datetime]] = []
-    while (step := clock.next_step()) is not None and step[1] <= batch.now:
+    highest = Level.BREACH if clock.paused_at is not None else Level.ESCALATION
+    while (step := clock.next_step()) is not None and step[0] <= highest and step[1] <= batch.now:
         clock.level = step[0]
         reached.append(step)
     if clock.level >= Level.BREACH and clock.state == SlaClock.State.RUNNING:
         clock.state, clock.breached_at = SlaClock.State.BREACHED, clock.due_at
     step = clock.next_step()
-    clock.next_check_at = step[1] if step else None
+    clock.next_check_at = step[1] if step and step[0] <= highest else None
     top = reached[-1][0] if reached else None
     for level, at in reached:
         escalation = Escalation(

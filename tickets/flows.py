@@ -123,16 +123,17 @@ def edit_ticket(
     view already runs inside its own transaction).
     `assignee` (a user, or None to unassign) reassigns by hand; an agent at capacity needs
     `over_capacity_ok` (else routing.services.OverCapacityError and nothing is saved). A
-    category set on an unassigned ticket routes it like intake does."""
+    category set on an unassigned ticket routes it like intake does. A new priority
+    re-targets the running SLA clocks (sla.services.retarget_ticket_clocks)."""
     with transaction.atomic():
         ticket = Ticket.objects.select_for_update().get(pk=ticket.pk)
         old_status, was_answered = ticket.status, ticket.first_response_at is not None
+        old_priority, repriced = ticket.priority, None
         timelines = []
         category_changed = category != ticket.category
         if priority != ticket.priority:
-            timelines.append(
-                services.change_priority(ticket=ticket, priority=priority, actor=actor)
-            )
+            repriced = services.change_priority(ticket=ticket, priority=priority, actor=actor)
+            timelines.append(repriced)
         if category_changed:
             timelines.append(
                 services.set_category(
@@ -164,6 +165,15 @@ def edit_ticket(
             )
         elif category_changed:
             routing.route_ticket(ticket=ticket, timeline=routed, trigger="categorized", actor=actor)
+        if repriced is not None:
+            # The clocks take the new priority's targets (its policy found with the category as
+            # now set) before this edit's reply or status stops or pauses them; the
+            # priority_changed event records each clock's old and new deadline.
+            retargeted = sla.retarget_ticket_clocks(
+                ticket=ticket, reason=f"priority {old_priority} -> {priority}"
+            )
+            if retargeted:
+                repriced.events[-1].data["sla"] = retargeted
         sla.on_ticket_change(ticket=ticket, old_status=old_status, was_answered=was_answered)
         for timeline in timelines:
             timeline.flush()
