@@ -9,6 +9,7 @@ import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
+import time_machine
 from django.db import connection, connections
 
 from sla.models import Escalation, Notification, SlaClock
@@ -128,3 +129,53 @@ def test_a_flow_stopping_a_clock_while_the_watcher_runs_stays_consistent(alice):
         assert clock.stopped_at is not None and clock.next_check_at is None
         levels = sorted(clock.escalations.values_list("level", flat=True))
         assert levels in ([], [1, 2, 3])  # whole batch or nothing, never half a chain
+
+
+def test_priority_changes_racing_the_watcher_escalate_each_level_once_at_the_new_deadline():
+    from tickets import flows
+    from tickets.models import Ticket
+
+    customer, agent = UserFactory(), UserFactory()
+    tickets = [TicketFactory(customer=customer) for _ in range(40)]
+    started = NOW - timedelta(minutes=48)  # warning due now (being claimed), deadline in 12 min
+    SlaClock.objects.bulk_create(
+        ClockFactory.build(ticket=t, started_at=started, next_check_at=NOW) for t in tickets
+    )
+
+    def reprioritize() -> None:
+        for ticket in tickets:  # urgent: 15 min from the start, so 33 min overdue now
+            flows.edit_ticket(
+                ticket=Ticket(pk=ticket.pk), actor=agent, priority="urgent", category=None,
+                status=None, reply="", internal=False,
+            )
+
+    def watch() -> None:
+        for _ in range(5):
+            run_pass(now=NOW, batch_size=7)
+
+    barrier, errors = threading.Barrier(2), []
+
+    def run(target) -> None:
+        try:
+            barrier.wait()
+            target()
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    # The flow reads the clock (timezone.now()); time_machine moves it for every thread.
+    with time_machine.travel(NOW, tick=False):
+        threads = [threading.Thread(target=run, args=(t,)) for t in (reprioritize, watch)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+        run_pass(now=NOW)  # whatever the race left due
+
+    assert errors == []
+    for clock in SlaClock.objects.all():
+        assert clock.target_seconds == 15 * 60
+        assert clock.breached_at == started + timedelta(minutes=15)
+        assert sorted(clock.escalations.values_list("level", flat=True)) == [1, 2, 3]
+        assert clock.escalations.get(level=2).step_at == started + timedelta(minutes=15)
