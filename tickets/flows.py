@@ -123,26 +123,23 @@ def edit_ticket(
     view already runs inside its own transaction).
     `assignee` (a user, or None to unassign) reassigns by hand; an agent at capacity needs
     `over_capacity_ok` (else routing.services.OverCapacityError and nothing is saved). A
-    category set on an unassigned ticket routes it like intake does. A new priority
-    re-targets the running SLA clocks (sla.services.retarget_ticket_clocks)."""
+    category set on an unassigned ticket routes it like intake does. A new priority or
+    category re-targets the running SLA clocks (sla.services.retarget_ticket_clocks)."""
     with transaction.atomic():
         ticket = Ticket.objects.select_for_update().get(pk=ticket.pk)
         old_status, was_answered = ticket.status, ticket.first_response_at is not None
-        old_priority, repriced = ticket.priority, None
+        old_priority, old_category = ticket.priority, ticket.category
+        repriced = recategorized = None
         timelines = []
         category_changed = category != ticket.category
         if priority != ticket.priority:
             repriced = services.change_priority(ticket=ticket, priority=priority, actor=actor)
             timelines.append(repriced)
         if category_changed:
-            timelines.append(
-                services.set_category(
-                    ticket=ticket,
-                    category=category,
-                    actor=actor,
-                    source=Ticket.CategorySource.AGENT,
-                )
+            recategorized = services.set_category(
+                ticket=ticket, category=category, actor=actor, source=Ticket.CategorySource.AGENT
             )
+            timelines.append(recategorized)
         if reply.strip():
             _, timeline = services.add_comment(
                 ticket=ticket, author=actor, body=reply, internal=internal, is_staff=True
@@ -165,15 +162,16 @@ def edit_ticket(
             )
         elif category_changed:
             routing.route_ticket(ticket=ticket, timeline=routed, trigger="categorized", actor=actor)
-        if repriced is not None:
-            # The clocks take the new priority's targets (its policy found with the category as
-            # now set) before this edit's reply or status stops or pauses them; the
-            # priority_changed event records each clock's old and new deadline.
-            retargeted = sla.retarget_ticket_clocks(
-                ticket=ticket, reason=f"priority {old_priority} -> {priority}"
-            )
-            if retargeted:
-                repriced.events[-1].data["sla"] = retargeted
+        if repriced is not None or recategorized is not None:
+            # The clocks take the targets of the policy the new priority and category select
+            # (a category may have a policy of its own) before this edit's reply or status
+            # stops or pauses them; the change's event records each clock's old and new deadline.
+            changes = []
+            if repriced is not None:
+                changes.append(f"priority {old_priority} -> {priority}")
+            if recategorized is not None:
+                changes.append(f"category {_slug(old_category)} -> {_slug(category)}")
+            _retarget_clocks(ticket, "; ".join(changes), repriced or recategorized)
         sla.on_ticket_change(ticket=ticket, old_status=old_status, was_answered=was_answered)
         for timeline in timelines:
             timeline.flush()
@@ -182,18 +180,32 @@ def edit_ticket(
 
 def recategorize(*, ticket: Ticket, category: Category, actor: AbstractBaseUser) -> Ticket:
     """An agent confirms or changes a ticket's category (the admin's bulk action): a confirmed
-    label for the classifier's next training, and a `categorized` event. No-op if unchanged
-    and already confirmed by a human."""
+    label for the classifier's next training, and a `categorized` event; the SLA clocks take
+    the targets of the policy the category selects. No-op if unchanged and already confirmed
+    by a human."""
     with transaction.atomic():
         ticket = Ticket.objects.select_for_update().get(pk=ticket.pk)
         if ticket.category_id == category.pk and ticket.category_source == (
             Ticket.CategorySource.AGENT
         ):
             return ticket
+        old_category = ticket.category
         timeline = services.set_category(
             ticket=ticket, category=category, actor=actor, source=Ticket.CategorySource.AGENT
         )
+        _retarget_clocks(ticket, f"category {_slug(old_category)} -> {category.slug}", timeline)
         # Set by hand, routed the same way as intake (an assigned ticket stays put).
         routing.route_ticket(ticket=ticket, timeline=timeline, trigger="categorized", actor=actor)
         timeline.flush()
     return ticket
+
+
+def _retarget_clocks(ticket: Ticket, reason: str, timeline: services.Timeline) -> None:
+    """Re-target the ticket's open clocks and note what moved on the change's event."""
+    retargeted = sla.retarget_ticket_clocks(ticket=ticket, reason=reason)
+    if retargeted and timeline.events:
+        timeline.events[-1].data["sla"] = retargeted
+
+
+def _slug(category: Category | None) -> str:
+    return category.slug if category else "none"
