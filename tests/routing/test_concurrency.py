@@ -6,7 +6,6 @@ to race there: these tests only run on PostgreSQL (as CI does)."""
 from __future__ import annotations
 
 import random
-import threading
 import time
 from collections.abc import Callable
 from typing import Any
@@ -18,6 +17,7 @@ from django.db.models import Count, Q
 from routing import agents as agent_services
 from routing import services
 from routing.models import AgentProfile, RoutingDecision
+from tests.concurrency import run_concurrently
 from tests.routing.factories import category_for, make_agent
 from tests.tickets.factories import UserFactory
 from tickets import flows
@@ -30,27 +30,6 @@ pytestmark = [
         reason="SQLite has no row locks and serialises writers: races need PostgreSQL",
     ),
 ]
-
-
-def run_concurrently(fns: list[Callable[[], Any]]) -> list[BaseException]:
-    barrier, errors = threading.Barrier(len(fns)), []
-
-    def worker(fn: Callable[[], Any]) -> None:
-        try:
-            barrier.wait(timeout=30)
-            fn()
-        except BaseException as exc:  # collected, asserted empty by the caller
-            errors.append(exc)
-        finally:
-            connection.close()  # each thread had its own connection
-
-    threads = [threading.Thread(target=worker, args=(fn,)) for fn in fns]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(120)
-    assert not any(t.is_alive() for t in threads), "a worker hung (deadlock?)"
-    return errors
 
 
 def assert_invariants() -> None:

@@ -5,15 +5,15 @@ compete; a Barrier starts the passes together."""
 
 from __future__ import annotations
 
-import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
 import time_machine
-from django.db import connection, connections
+from django.db import connection
 
 from sla.models import Escalation, Notification, SlaClock
 from sla.watcher import run_pass
+from tests.concurrency import run_concurrently
 from tests.sla.factories import ClockFactory
 from tests.tickets.factories import TicketFactory, UserFactory
 from tickets.models import TicketEvent
@@ -29,26 +29,6 @@ pytestmark = [
 NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 
 
-def run_concurrently(workers: int, target) -> list[BaseException]:
-    barrier, errors = threading.Barrier(workers), []
-
-    def work() -> None:
-        try:
-            barrier.wait()
-            target()
-        except BaseException as exc:
-            errors.append(exc)
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=work) for _ in range(workers)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(60)
-    return errors
-
-
 def make_due_clocks(n: int) -> None:
     customer = UserFactory()
     tickets = [TicketFactory(customer=customer) for _ in range(n)]
@@ -62,7 +42,7 @@ def make_due_clocks(n: int) -> None:
 def test_concurrent_watchers_escalate_each_level_exactly_once(watchers):
     make_due_clocks(250)
 
-    errors = run_concurrently(watchers, lambda: run_pass(now=NOW, batch_size=50))
+    errors = run_concurrently([lambda: run_pass(now=NOW, batch_size=50)] * watchers)
 
     assert errors == []
     assert Escalation.objects.count() == 250 * 3
@@ -78,7 +58,9 @@ def test_concurrent_watchers_escalate_each_level_exactly_once(watchers):
 def test_a_second_pass_racing_the_first_finds_nothing_left():
     make_due_clocks(100)
 
-    errors = run_concurrently(2, lambda: [run_pass(now=NOW, batch_size=10) for _ in range(3)])
+    errors = run_concurrently(
+        [lambda: [run_pass(now=NOW, batch_size=10) for _ in range(3)]] * 2
+    )
 
     assert errors == []
     assert Escalation.objects.count() == 300
@@ -96,35 +78,13 @@ def test_a_flow_stopping_a_clock_while_the_watcher_runs_stays_consistent(alice):
         for pk in tickets:
             flows.update_status(ticket=Ticket(pk=pk), status="closed", actor=None)
 
-    barrier = threading.Barrier(2)
-    results: list[BaseException] = []
+    def watch() -> None:
+        for _ in range(5):
+            run_pass(now=NOW, batch_size=7)
 
-    def watcher() -> None:
-        try:
-            barrier.wait()
-            for _ in range(5):
-                run_pass(now=NOW, batch_size=7)
-        except BaseException as exc:
-            results.append(exc)
-        finally:
-            connections.close_all()
+    errors = run_concurrently([watch, stop_all])
 
-    def closer() -> None:
-        try:
-            barrier.wait()
-            stop_all()
-        except BaseException as exc:
-            results.append(exc)
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=watcher), threading.Thread(target=closer)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(60)
-
-    assert results == []
+    assert errors == []
     for clock in SlaClock.objects.all():
         assert clock.stopped_at is not None and clock.next_check_at is None
         levels = sorted(clock.escalations.values_list("level", flat=True))
@@ -153,24 +113,9 @@ def test_priority_changes_racing_the_watcher_escalate_each_level_once_at_the_new
         for _ in range(5):
             run_pass(now=NOW, batch_size=7)
 
-    barrier, errors = threading.Barrier(2), []
-
-    def run(target) -> None:
-        try:
-            barrier.wait()
-            target()
-        except BaseException as exc:
-            errors.append(exc)
-        finally:
-            connections.close_all()
-
     # The flow reads the clock (timezone.now()); time_machine moves it for every thread.
     with time_machine.travel(NOW, tick=False):
-        threads = [threading.Thread(target=run, args=(t,)) for t in (reprioritize, watch)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join(60)
+        errors = run_concurrently([reprioritize, watch])
         run_pass(now=NOW)  # whatever the race left due
 
     assert errors == []
