@@ -17,6 +17,16 @@ from tickets import flows
 from tickets.models import Ticket
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)  # a Monday
+# Business hours in a timezone with daylight saving time.
+BERLIN_9_TO_5 = {
+    "tz": "Europe/Berlin",
+    "weekly": {d: [["09:00", "17:00"]] for d in ("mon", "tue", "wed", "thu", "fri")},
+    "holidays": [],
+}
+
+
+def utc(*args: int) -> datetime:
+    return datetime(*args, tzinfo=UTC)
 
 
 @pytest.fixture(autouse=True)

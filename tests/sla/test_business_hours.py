@@ -3,28 +3,15 @@ the spring-forward weekend (Europe/Berlin, Sun 29 Mar 2026), including a pause."
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 import pytest
 import time_machine
 
 from sla.models import SlaClock
-from tests.sla.conftest import clocks, make_policy, submit
+from tests.sla.conftest import BERLIN_9_TO_5, clocks, make_policy, submit, utc
 from tickets import flows
 from tickets.models import Ticket
 
 pytestmark = pytest.mark.django_db
-
-BERLIN_9_TO_5 = {
-    "tz": "Europe/Berlin",
-    "weekly": {d: [["09:00", "17:00"]] for d in ("mon", "tue", "wed", "thu", "fri")},
-    "holidays": [],
-}
-
-
-def utc(*args: int) -> datetime:
-    return datetime(*args, tzinfo=UTC)
-
 
 def test_it_counts_business_hours_across_the_dst_weekend(alice):
     make_policy(calendar=BERLIN_9_TO_5, stages=[

@@ -7,13 +7,20 @@ Seeded targets (first response / resolution, second level after a breach): urgen
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 import pytest
 import time_machine
 
 from sla.models import Escalation, SlaClock
-from tests.sla.conftest import T0, clocks, later, make_policy, submit, sweep
+from tests.sla.conftest import (
+    BERLIN_9_TO_5,
+    T0,
+    clocks,
+    later,
+    make_policy,
+    submit,
+    sweep,
+    utc,
+)
 from tickets import flows
 from tickets.models import Ticket, TicketEvent
 
@@ -350,17 +357,6 @@ def test_an_agent_changing_the_priority_in_the_admin_re_targets_the_clocks(
     assert clocks(ticket)["first_response"].due_at == later(minutes=15)
     page = client.get(f"/admin/tickets/ticket/{ticket.pk}/change/").content.decode()
     assert "March 2, 2026, 9:15 a.m." in page  # the ticket's SLA due time and its clock's
-
-
-BERLIN_9_TO_5 = {
-    "tz": "Europe/Berlin",
-    "weekly": {d: [["09:00", "17:00"]] for d in ("mon", "tue", "wed", "thu", "fri")},
-    "holidays": [],
-}
-
-
-def utc(*args: int) -> datetime:
-    return datetime(*args, tzinfo=UTC)
 
 
 @pytest.mark.parametrize("changed_at", [
