@@ -57,3 +57,12 @@ def categories(db: None) -> dict[str, Any]:
     from tests.classifier.factories import sample_categories
 
     return sample_categories()
+
+
+def activate_in_admin(client: Any, version: Any) -> Any:
+    """A manager's "Activate the selected version" admin action on one version."""
+    return client.post(
+        "/admin/classifier/modelversion/",
+        {"action": "activate", "_selected_action": [version.pk], "index": 0},
+        follow=True,
+    )

@@ -7,6 +7,7 @@ import pytest
 
 from classifier.admin import confusion_summary
 from classifier.models import ModelVersion
+from tests.classifier.conftest import activate_in_admin
 from tests.classifier.factories import ModelVersionFactory
 from tests.tickets.factories import TicketFactory
 
@@ -44,12 +45,9 @@ def test_the_activate_action_switches_versions(client, max_manager, categories):
     new = ModelVersionFactory()
     client.force_login(max_manager)
 
-    resp = client.post(
-        "/admin/classifier/modelversion/",
-        {"action": "activate", "_selected_action": [new.pk], "index": 0},
-    )
+    resp = activate_in_admin(client, new)
 
-    assert resp.status_code == 302
+    assert f"{new.tag} is now active.".lower() in resp.content.decode().lower()
     assert ModelVersion.objects.get(is_active=True) == new
     old.refresh_from_db()
     assert not old.is_active
@@ -61,11 +59,7 @@ def test_the_activate_action_refuses_a_tampered_artifact(client, max_manager, ca
     bad = ModelVersionFactory(artifact=b"tampered", sha256="0" * 64)
     client.force_login(max_manager)
 
-    resp = client.post(
-        "/admin/classifier/modelversion/",
-        {"action": "activate", "_selected_action": [bad.pk], "index": 0},
-        follow=True,
-    )
+    resp = activate_in_admin(client, bad)
 
     assert "does not match its sha256" in resp.content.decode()
     assert ModelVersion.objects.get(is_active=True) == active

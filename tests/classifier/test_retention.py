@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from classifier import services
 from classifier.models import ModelVersion
+from tests.classifier.conftest import activate_in_admin
 from tests.classifier.factories import ModelVersionFactory
 
 
@@ -57,11 +58,7 @@ def test_a_version_without_its_artifact_cannot_be_activated(client, max_manager,
     services.prune_artifacts(keep=1)
     client.force_login(max_manager)
 
-    resp = client.post(
-        "/admin/classifier/modelversion/",
-        {"action": "activate", "_selected_action": [dropped.pk], "index": 0},
-        follow=True,
-    )
+    resp = activate_in_admin(client, dropped)
 
     assert "artifact was dropped" in resp.content.decode()
     assert ModelVersion.objects.get(is_active=True) == active
