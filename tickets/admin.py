@@ -17,6 +17,7 @@ from routing.services import RoutingError
 from sla.admin import render_clocks
 from tickets import flows
 from tickets.models import Category, Comment, Ticket, TicketEvent
+from tickets.roles import signed_in_user
 from tickets.services import TicketStateError
 
 
@@ -44,7 +45,7 @@ class TimelineInline(admin.TabularInline):
     model = TicketEvent
     extra = 0
     fields = ["created_at", "kind", "actor", "data"]
-    readonly_fields = fields
+    readonly_fields = ["created_at", "kind", "actor", "data"]
     can_delete = False
     verbose_name = "timeline event"
     verbose_name_plural = "timeline"
@@ -92,6 +93,7 @@ class TicketAdminForm(forms.ModelForm):  # type: ignore[type-arg]
             profile = AgentProfile.objects.filter(user=user).first()
             full = profile is not None and profile.load >= profile.capacity
             if full and not data.get("assign_over_capacity"):
+                assert profile is not None  # implied by full; for the message below
                 self.add_error(
                     "assign_over_capacity",
                     f"{user} is at capacity ({profile.load}/{profile.capacity}): tick to assign "
@@ -187,7 +189,7 @@ class TicketAdmin(admin.ModelAdmin):
         try:
             flows.edit_ticket(
                 ticket=obj,
-                actor=request.user,
+                actor=signed_in_user(request),
                 priority=data["priority"],
                 category=data["category"],
                 status=data["new_status"] or None,
@@ -203,7 +205,7 @@ class TicketAdmin(admin.ModelAdmin):
         done, refused = 0, 0
         for ticket in queryset:
             try:
-                flows.update_status(ticket=ticket, status=status, actor=request.user)
+                flows.update_status(ticket=ticket, status=status, actor=signed_in_user(request))
                 done += 1
             except TicketStateError:
                 refused += 1
@@ -233,7 +235,7 @@ class TicketAdmin(admin.ModelAdmin):
             self.message_user(request, "Choose a category to set.", messages.ERROR)
             return
         for ticket in queryset:
-            flows.recategorize(ticket=ticket, category=category, actor=request.user)
+            flows.recategorize(ticket=ticket, category=category, actor=signed_in_user(request))
         self.message_user(
             request, f"{len(queryset)} ticket(s) now in {category.name}.", messages.SUCCESS
         )

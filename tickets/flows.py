@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
@@ -23,7 +23,7 @@ UNCHANGED: Any = object()
 
 def submit_ticket(
     *,
-    customer: AbstractBaseUser,
+    customer: User,
     subject: str,
     description: str,
     priority: str,
@@ -70,7 +70,7 @@ def submit_ticket(
 
 
 def reply(
-    *, ticket: Ticket, author: AbstractBaseUser, body: str, internal: bool, is_staff: bool
+    *, ticket: Ticket, author: User, body: str, internal: bool, is_staff: bool
 ) -> Comment:
     """A reply or internal note, with its lifecycle effects (first response, reopen)."""
     with transaction.atomic(durable=True):
@@ -91,7 +91,7 @@ def reply(
 
 
 def update_status(
-    *, ticket: Ticket, status: str, actor: AbstractBaseUser | None, reason: str = ""
+    *, ticket: Ticket, status: str, actor: User | None, reason: str = ""
 ) -> Ticket:
     with transaction.atomic():  # also called from admin actions and other flows
         ticket = Ticket.objects.select_for_update().get(pk=ticket.pk)
@@ -109,7 +109,7 @@ def update_status(
 def edit_ticket(
     *,
     ticket: Ticket,
-    actor: AbstractBaseUser,
+    actor: User,
     priority: str,
     category: Category | None,
     status: str | None,
@@ -162,7 +162,8 @@ def edit_ticket(
             )
         elif category_changed:
             routing.route_ticket(ticket=ticket, timeline=routed, trigger="categorized", actor=actor)
-        if repriced is not None or recategorized is not None:
+        changed_on = repriced or recategorized  # the timeline of the first change made
+        if changed_on is not None:
             # The clocks take the targets of the policy the new priority and category select
             # (a category may have a policy of its own) before this edit's reply or status
             # stops or pauses them; the change's event records each clock's old and new deadline.
@@ -171,14 +172,14 @@ def edit_ticket(
                 changes.append(f"priority {old_priority} -> {priority}")
             if recategorized is not None:
                 changes.append(f"category {_slug(old_category)} -> {_slug(category)}")
-            _retarget_clocks(ticket, "; ".join(changes), repriced or recategorized)
+            _retarget_clocks(ticket, "; ".join(changes), changed_on)
         sla.on_ticket_change(ticket=ticket, old_status=old_status, was_answered=was_answered)
         for timeline in timelines:
             timeline.flush()
     return ticket
 
 
-def recategorize(*, ticket: Ticket, category: Category, actor: AbstractBaseUser) -> Ticket:
+def recategorize(*, ticket: Ticket, category: Category, actor: User) -> Ticket:
     """An agent confirms or changes a ticket's category (the admin's bulk action): a confirmed
     label for the classifier's next training, and a `categorized` event; the SLA clocks take
     the targets of the policy the category selects. No-op if unchanged and already confirmed

@@ -4,11 +4,15 @@ match, after every migrate and from create_api_user."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from django.apps import apps
-from django.contrib.auth.models import Group, Permission
+from django.contrib.auth.models import Group, Permission, User
 from django.db.models import Q
+
+if TYPE_CHECKING:
+    from django.http import HttpRequest
+    from rest_framework.request import Request
 
 CUSTOMER = "customer"
 AGENT = "agent"
@@ -53,3 +57,10 @@ def role_of(user: Any) -> str | None:
         names = {g.name for g in user.groups.all()}
         remember_role(user, next((r for r in ROLE_PRECEDENCE if r in names), None))
     return getattr(user, _ROLE_ATTR)
+
+
+def signed_in_user(request: HttpRequest | Request) -> User:
+    """`request.user` typed as a user, for views that only signed-in users reach: the admin
+    (staff login) and API views whose permission classes demand a role (anonymous has none).
+    A static narrowing only: nothing is checked at run time."""
+    return cast(User, request.user)

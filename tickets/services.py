@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import connection
 from django.utils import timezone
 
@@ -43,7 +43,7 @@ class Timeline:
     ticket: Ticket
     events: list[TicketEvent] = field(default_factory=list)
 
-    def add(self, kind: str, actor: AbstractBaseUser | None = None, **data: Any) -> TicketEvent:
+    def add(self, kind: str, actor: User | None = None, **data: Any) -> TicketEvent:
         event = TicketEvent(
             ticket=self.ticket, kind=kind, actor=actor, data=data, created_at=timezone.now()
         )
@@ -59,7 +59,7 @@ class Timeline:
 
 
 def record_event(
-    ticket: Ticket, kind: str, actor: AbstractBaseUser | None = None, **data: Any
+    ticket: Ticket, kind: str, actor: User | None = None, **data: Any
 ) -> TicketEvent:
     """Append one event to a ticket's timeline (for callers outside a flow: SLA, routing)."""
     timeline = Timeline(ticket)
@@ -70,7 +70,7 @@ def record_event(
 
 def create_ticket(
     *,
-    customer: AbstractBaseUser,
+    customer: User,
     subject: str,
     description: str,
     priority: str = Ticket.Priority.NORMAL,
@@ -101,7 +101,7 @@ def create_ticket(
 
 
 def add_comment(
-    *, ticket: Ticket, author: AbstractBaseUser, body: str, internal: bool, is_staff: bool
+    *, ticket: Ticket, author: User, body: str, internal: bool, is_staff: bool
 ) -> tuple[Comment, Timeline]:
     """Add a reply or internal note and apply its lifecycle effects:
     - a staff public reply is the ticket's first response (once) and opens a new ticket;
@@ -135,7 +135,7 @@ def add_comment(
 
 
 def change_status(
-    *, ticket: Ticket, status: str, actor: AbstractBaseUser | None, reason: str = ""
+    *, ticket: Ticket, status: str, actor: User | None, reason: str = ""
 ) -> Timeline:
     """Move the ticket along its lifecycle (see STATUS_TRANSITIONS); idempotent for the
     current status (no event), TicketStateError for a transition that is not allowed."""
@@ -153,7 +153,7 @@ def change_status(
 def _set_status(
     ticket: Ticket,
     status: str,
-    actor: AbstractBaseUser | None,
+    actor: User | None,
     timeline: Timeline,
     changed: list[str],
     *,
@@ -164,7 +164,10 @@ def _set_status(
     old, now = ticket.status, timezone.now()
     ticket.status = status
     changed.append("status")
-    stamps = {Ticket.Status.RESOLVED: "resolved_at", Ticket.Status.CLOSED: "closed_at"}
+    stamps: dict[str, str] = {
+        Ticket.Status.RESOLVED: "resolved_at",
+        Ticket.Status.CLOSED: "closed_at",
+    }
     if status in stamps:
         setattr(ticket, stamps[status], now)
         changed.append(stamps[status])
@@ -175,7 +178,7 @@ def _set_status(
 
 
 def change_priority(
-    *, ticket: Ticket, priority: str, actor: AbstractBaseUser | None, reason: str = ""
+    *, ticket: Ticket, priority: str, actor: User | None, reason: str = ""
 ) -> Timeline:
     require_transaction()
     timeline = Timeline(ticket)
@@ -193,7 +196,7 @@ def set_category(
     *,
     ticket: Ticket,
     category: Category | None,
-    actor: AbstractBaseUser | None,
+    actor: User | None,
     source: str,
     timeline: Timeline | None = None,
 ) -> Timeline:

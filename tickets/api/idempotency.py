@@ -26,6 +26,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from tickets.models import IdempotencyRecord
+from tickets.roles import signed_in_user
 
 HEADER = "Idempotency-Key"
 _KEY_RE = re.compile(r"[\x21-\x7e]{1,255}")  # visible ASCII, 1..255 chars
@@ -61,7 +62,7 @@ class IdempotentRequest:
             [request.method, request.path, request.data], sort_keys=True, separators=(",", ":")
         )
         digest = hashlib.sha256(fingerprint.encode()).hexdigest()
-        return cls(user_id=request.user.pk, key=key, request_hash=digest)
+        return cls(user_id=signed_in_user(request).pk, key=key, request_hash=digest)
 
     def replay(self) -> Response | None:
         """The stored response for this key, or None if the request is new."""

@@ -42,7 +42,7 @@ class CommentSerializer(serializers.ModelSerializer):
 
 # Timeline entries a customer may see, and the data keys shown to them. Routing explanations,
 # classifier scores and internal-note events are for staff only.
-CUSTOMER_EVENT_DATA = {
+CUSTOMER_EVENT_DATA: dict[str, set[str]] = {
     TicketEvent.Kind.CREATED: {"priority", "channel"},
     TicketEvent.Kind.STATUS_CHANGED: {"old", "new"},
     TicketEvent.Kind.COMMENTED: {"comment_id"},

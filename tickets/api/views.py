@@ -27,7 +27,7 @@ from tickets.api.serializers import (
     TicketSerializer,
 )
 from tickets.models import Comment, Ticket, TicketEvent
-from tickets.roles import STAFF_ROLES
+from tickets.roles import STAFF_ROLES, signed_in_user
 from tickets.services import TicketStateError
 
 
@@ -66,7 +66,7 @@ class TicketViewSet(
         qs = Ticket.objects.select_related("customer", "assignee", "category")
         if not self._staff():
             # Scoping by owner is the access control: anything else is a 404.
-            qs = qs.filter(customer=self.request.user)
+            qs = qs.filter(customer=signed_in_user(self.request))
         if self.action == "retrieve":
             qs = qs.prefetch_related(
                 Prefetch("comments", queryset=Comment.objects.select_related("author")),
@@ -119,7 +119,9 @@ class TicketViewSet(
                 idem.store(status.HTTP_201_CREATED, body)
 
         try:
-            flows.submit_ticket(customer=request.user, **data.validated_data, before_commit=respond)
+            flows.submit_ticket(
+                customer=signed_in_user(request), **data.validated_data, before_commit=respond
+            )
         except IntegrityError:
             # A concurrent request with the same key committed first: answer as it did.
             if idem and (replayed := idem.replay()):
@@ -138,7 +140,7 @@ class TicketViewSet(
             raise PermissionDenied("Only staff can add internal notes.")
         try:
             comment = flows.reply(
-                ticket=ticket, author=request.user, is_staff=staff, **data.validated_data
+                ticket=ticket, author=signed_in_user(request), is_staff=staff, **data.validated_data
             )
         except TicketStateError as exc:
             return Response({"detail": str(exc)}, status=status.HTTP_409_CONFLICT)
