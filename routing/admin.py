@@ -12,6 +12,7 @@ from django.http import HttpRequest
 
 from routing import agents as agent_services
 from routing.models import AgentProfile, AgentSkill, RoutingDecision, Skill
+from tickets.roles import signed_in_user
 
 MANAGE = "routing.change_agentprofile"
 OWN_AVAILABILITY = "routing.set_own_availability"
@@ -70,7 +71,7 @@ class AgentProfileAdmin(admin.ModelAdmin):
                 agent=obj, capacity=data["capacity"], tier=data["tier"], team=data["team"]
             )
         agent_services.set_availability(
-            agent=obj, availability=data["availability"], actor=request.user
+            agent=obj, availability=data["availability"], actor=signed_in_user(request)
         )
 
     def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
@@ -80,10 +81,11 @@ class AgentProfileAdmin(admin.ModelAdmin):
     def _set(self, request: HttpRequest, queryset: QuerySet[AgentProfile], value: str) -> None:
         # An agent's action applies to their own profile whatever they selected; a manager's
         # to the selection.
+        actor = signed_in_user(request)
         if not self._manager(request):
-            queryset = AgentProfile.objects.filter(user=request.user)
+            queryset = AgentProfile.objects.filter(user=actor)
         for profile in queryset:
-            agent_services.set_availability(agent=profile, availability=value, actor=request.user)
+            agent_services.set_availability(agent=profile, availability=value, actor=actor)
         self.message_user(request, f"{len(queryset)} agent(s) now {value}.")
 
     @admin.action(description="Set available", permissions=["availability"])

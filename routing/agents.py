@@ -4,7 +4,7 @@ Same lock order as routing.services: tickets before agent rows, anything later S
 
 from __future__ import annotations
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.db.models import F, Value
 from django.db.models.functions import Greatest
@@ -30,7 +30,7 @@ Trigger = RoutingDecision.Trigger
 
 
 def set_availability(
-    *, agent: AgentProfile, availability: str, actor: AbstractBaseUser | None
+    *, agent: AgentProfile, availability: str, actor: User | None
 ) -> AgentProfile:
     """Change an agent's availability.
     - available: they get the next queued tickets at once (dispatch_queue);
@@ -66,7 +66,7 @@ def set_availability(
     return profile
 
 
-def _requeue(agent: AgentProfile, tickets: list[Ticket], actor: AbstractBaseUser | None) -> None:
+def _requeue(agent: AgentProfile, tickets: list[Ticket], actor: User | None) -> None:
     if not tickets:
         return
     release_slots(agent.user_id, len(tickets))

@@ -11,7 +11,7 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.db import connection
-from django.db.models import F
+from django.db.models import F, Field
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
@@ -35,7 +35,10 @@ def _candidate_sql(exclude: bool) -> str:
     every routing decision and building it through the ORM cost several times its execution."""
     q = connection.ops.quote_name
     user_model = get_user_model()
-    username = q(user_model._meta.get_field(user_model.USERNAME_FIELD).column)
+    username_field = user_model._meta.get_field(user_model.USERNAME_FIELD)
+    # Django's auth checks make USERNAME_FIELD a concrete field, so it has a column.
+    assert isinstance(username_field, Field) and username_field.column is not None
+    username = q(username_field.column)
     load = q("load")
     # Only quoted identifiers are formatted in; every value is a parameter.
     return (

@@ -35,7 +35,7 @@ from datetime import datetime
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.db.models import (
     Case,
@@ -137,7 +137,7 @@ def record_route(
     plan: RoutePlan,
     timeline: Timeline,
     trigger: str = Trigger.INTAKE,
-    actor: AbstractBaseUser | None = None,
+    actor: User | None = None,
 ) -> RoutingDecision | None:
     """Store the decision of `plan` (one INSERT), point the ticket at the agent unless its
     INSERT already did (one UPDATE), and add an `assigned`/`queued` event to `timeline`.
@@ -188,7 +188,7 @@ def route_ticket(
     timeline: Timeline,
     min_tier: int | None = None,
     trigger: str = Trigger.INTAKE,
-    actor: AbstractBaseUser | None = None,
+    actor: User | None = None,
     plan: RoutePlan | None = None,
     may_wait: bool = True,
 ) -> RoutingDecision | None:
@@ -260,7 +260,7 @@ def _take_forced(profile_id: int, now: datetime) -> bool:
 
 
 def ticket_status_changed(
-    *, ticket: Ticket, old_status: str, actor: AbstractBaseUser | None, timeline: Timeline
+    *, ticket: Ticket, old_status: str, actor: User | None, timeline: Timeline
 ) -> None:
     """Keep the assignee's load equal to their open tickets when a ticket leaves the open
     set (resolved, closed: the slot is freed and handed to the next queued ticket at once) or
@@ -296,8 +296,8 @@ def ticket_status_changed(
 def assign_manually(
     *,
     ticket: Ticket,
-    user: AbstractBaseUser | None,
-    actor: AbstractBaseUser,
+    user: User | None,
+    actor: User,
     over_capacity_ok: bool,
     timeline: Timeline,
 ) -> RoutingDecision | None:

@@ -15,7 +15,7 @@ from routing import agents as agent_services
 from routing import selectors
 from routing.api.serializers import AgentSerializer, AvailabilitySerializer
 from routing.models import AgentProfile
-from tickets.roles import STAFF_ROLES, role_of
+from tickets.roles import STAFF_ROLES, role_of, signed_in_user
 
 
 class StaffOnly(BasePermission):
@@ -39,7 +39,7 @@ class AgentViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         return selectors.list_agents()
 
     def _own_profile(self) -> AgentProfile:
-        profile = selectors.list_agents().filter(user=self.request.user).first()
+        profile = selectors.list_agents().filter(user=signed_in_user(self.request)).first()
         if profile is None:
             raise NotFound("You have no agent profile.")
         return profile
@@ -54,7 +54,9 @@ class AgentViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
             data = AvailabilitySerializer(data=request.data)
             data.is_valid(raise_exception=True)
             agent_services.set_availability(
-                agent=profile, availability=data.validated_data["availability"], actor=request.user
+                agent=profile,
+                availability=data.validated_data["availability"],
+                actor=signed_in_user(request),
             )
             profile = self._own_profile()
         return Response(AgentSerializer(profile).data)
