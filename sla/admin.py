@@ -134,7 +134,7 @@ class DeliveryInline(admin.TabularInline):
     model = Delivery
     extra = 0
     fields = ["attempt", "created_at", "status_code", "error", "duration_ms"]
-    readonly_fields = fields
+    readonly_fields = ["attempt", "created_at", "status_code", "error", "duration_ms"]
     can_delete = False
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:

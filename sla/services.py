@@ -172,7 +172,9 @@ def apply_events(
     Idempotent per event: a stopped clock does not stop again, an open stage does not restart.
     Returns the clocks changed or created."""
     now = now or timezone.now()
-    subject = {"ticket": ticket} if ticket is not None else {"incident_id": incident_id}
+    subject: dict[str, object] = (
+        {"ticket": ticket} if ticket is not None else {"incident_id": incident_id}
+    )
     open_clocks = list(
         SlaClock.objects.select_for_update().filter(**subject, stopped_at__isnull=True)
     )

@@ -44,12 +44,13 @@ from tickets.roles import MANAGER
 
 log = logging.getLogger(__name__)
 Level = SlaClock.Level
-KIND = {
+# Keyed by plain values: levels and priorities are read back as int and str, not as choices.
+KIND: dict[int, str] = {
     Level.WARNING: Escalation.Kind.WARNING,
     Level.BREACH: Escalation.Kind.BREACH,
     Level.ESCALATION: Escalation.Kind.ESCALATION,
 }
-PRIORITY_UP = {
+PRIORITY_UP: dict[str, str] = {
     Ticket.Priority.LOW: Ticket.Priority.NORMAL,
     Ticket.Priority.NORMAL: Ticket.Priority.HIGH,
     Ticket.Priority.HIGH: Ticket.Priority.URGENT,
