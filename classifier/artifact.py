@@ -13,7 +13,7 @@ import io
 import json
 import math
 import zipfile
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeGuard
 
 import numpy as np
 
@@ -55,12 +55,14 @@ def dump(model: TextClassifier) -> bytes:
     if model.confidence is not None:
         arrays["confidence_weights"] = model.confidence.weights.astype(np.float64)
     buf = io.BytesIO()
+    # numpy's stub lets **arrays reach savez_compressed's allow_pickle: bool; the keys are
+    # only array names (idf_*, components_*, confidence_weights).
     np.savez_compressed(
         buf,
         meta=np.frombuffer(json.dumps(meta, ensure_ascii=False).encode("utf-8"), dtype=np.uint8),
         coef=model.coef,
         intercept=model.intercept,
-        **arrays,
+        **arrays,  # type: ignore[arg-type]
     )
     return buf.getvalue()
 
@@ -174,5 +176,5 @@ def _array(arrays: dict[str, np.ndarray], name: str, kind: type, ndim: int) -> n
     return arr
 
 
-def _str_list(value: Any) -> bool:
+def _str_list(value: Any) -> TypeGuard[list[str]]:
     return isinstance(value, list) and all(isinstance(v, str) for v in value)

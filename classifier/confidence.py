@@ -162,19 +162,19 @@ def metrics(
     conf: np.ndarray,
     threshold: float,
 ) -> dict:
-    truth = np.asarray(truth, dtype=object)
-    pred = np.asarray(["" if p is None else p for p in pred], dtype=object)
+    y_true = np.asarray(truth, dtype=object)
+    y_pred = np.asarray(["" if p is None else p for p in pred], dtype=object)
     accepted = np.asarray(conf) >= threshold
-    if len(truth) == 0:
+    if len(y_true) == 0:
         return dict.fromkeys(METRIC_KEYS, 0.0) | {"threshold": float(threshold)}
     return {
-        "accuracy": float(accuracy_score(truth, pred)),
-        "macro_f1": float(f1_score(truth, pred, average="macro", zero_division=0)),
-        "weighted_f1": float(f1_score(truth, pred, average="weighted", zero_division=0)),
-        "top3_accuracy": float(np.mean([t in top for t, top in zip(truth, top3, strict=True)])),
+        "accuracy": float(accuracy_score(y_true, y_pred)),
+        "macro_f1": float(f1_score(y_true, y_pred, average="macro", zero_division=0)),
+        "weighted_f1": float(f1_score(y_true, y_pred, average="weighted", zero_division=0)),
+        "top3_accuracy": float(np.mean([t in top for t, top in zip(y_true, top3, strict=True)])),
         "threshold": float(threshold),
         "coverage": float(accepted.mean()),
-        "precision": float((pred == truth)[accepted].mean()) if accepted.any() else 0.0,
+        "precision": float((y_pred == y_true)[accepted].mean()) if accepted.any() else 0.0,
     }
 
 

@@ -239,7 +239,8 @@ def oof_scores(
 def average(models: list[Svm], n_classes: int) -> Svm | None:
     """The fold SVMs averaged per class (a class is missing from folds that held out all its
     examples); None when some class is in no fold model (tiny data: refit instead)."""
-    coef_sum, intercept_sum, n = 0.0, np.zeros(n_classes), np.zeros(n_classes)
+    coef_sum: float | np.ndarray = 0.0  # an array once the first model's width is known
+    intercept_sum, n = np.zeros(n_classes), np.zeros(n_classes)
     for classes, coef, intercept in models:
         full = np.zeros((n_classes, coef.shape[1]))
         full[classes] = coef
