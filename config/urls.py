@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import URLPattern, URLResolver, include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from config.health import healthz
@@ -10,7 +10,7 @@ admin.site.site_header = "Switchboard"
 admin.site.site_title = "Switchboard"
 admin.site.index_title = "Support desk"
 
-api_v1 = [
+api_v1: list[URLPattern | URLResolver] = [
     path("", include("tickets.api.urls")),
     path("", include("sla.api.urls")),
     path("", include("routing.api.urls")),
