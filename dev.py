@@ -70,6 +70,8 @@ def run_tests(pytest_args: list[str]) -> int:
         [str(VENV / "bin" / "lint-imports"), "--no-cache"],
         # Lint (rules and their reasons in pyproject [tool.ruff]).
         [str(VENV / "bin" / "ruff"), "check", "--quiet", "."],
+        # Static types (pyproject [tool.mypy]); django-stubs' plugin imports the settings.
+        [str(VENV / "bin" / "mypy")],
     ]
     # Static checks need no database: an in-memory one keeps makemigrations from warning that
     # CI's database (created later by pytest-django) does not exist yet.
