@@ -346,7 +346,7 @@ def assign_manually(
     why = f"{target}: assigned by {actor} (load {target.load}/{target.capacity} before)"
     decision = record_decision(
         ticket, trigger=Trigger.MANUAL, outcome=Outcome.ASSIGNED, agent=target, actor=actor,
-        skill=ticket.category.skill if ticket.category_id else "",  # type: ignore[union-attr]
+        skill=ticket.category.skill if ticket.category else "",
         rule=rule, explanation=why, over_capacity=over,
     )
     _set_assignee(ticket, new_id, target.user.get_username(), now)
@@ -425,7 +425,8 @@ def dispatch_queue(*, agent: AgentProfile, limit: int | None = None) -> list[Tic
     )
     decisions = []
     for n, ticket in enumerate(tickets):
-        skill = ticket.category.skill  # type: ignore[union-attr]
+        assert ticket.category is not None  # the queue holds categorized tickets only
+        skill = ticket.category.skill
         why = (
             f"{profile}: had room (load {profile.load + n}/{profile.capacity}, skill level "
             f"{levels[skill]}) and this was the next matching ticket in the queue"
@@ -522,7 +523,8 @@ def escalate_assignment(*, ticket: Ticket, min_tier: int, reason: str) -> AgentP
             timeline.flush()
             assigned = decision is not None and decision.outcome == Outcome.ASSIGNED
             return decision.agent if assigned and decision else None
-        skill = ticket.category.skill  # type: ignore[union-attr]
+        assert ticket.category is not None  # returned above when it has none
+        skill = ticket.category.skill
         now = timezone.now()
         pick, user_id = pick_agent(
             skill=skill, min_tier=min_tier, now=now, may_wait=False, exclude_agent=current.pk

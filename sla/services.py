@@ -244,7 +244,7 @@ def _starting(
             stage,
             started_at=now,
             ticket=ticket,
-            incident_id=subject.get("incident_id"),  # type: ignore[arg-type]
+            incident_id=subject.get("incident_id"),  # type: ignore[arg-type]  # an int or None
             cycle=cycles.get(stage.name, 0) + 1,
         )
         for stage in stages

@@ -60,7 +60,7 @@ class TimelineInline(admin.TabularInline):
         return super().get_queryset(request).select_related("actor")
 
 
-class TicketAdminForm(forms.ModelForm):  # type: ignore[type-arg]
+class TicketAdminForm(forms.ModelForm):
     """The ticket's own fields plus the agent's actions on it: a status change and a reply or
     internal note. save_model hands all of it to tickets.flows.edit_ticket."""
 
@@ -83,8 +83,9 @@ class TicketAdminForm(forms.ModelForm):  # type: ignore[type-arg]
         super().__init__(*args, **kwargs)
         if "assignee" in self.fields:  # only users with an agent profile take tickets
             field = self.fields["assignee"]
-            agents = field.queryset.filter(agent_profile__isnull=False)  # type: ignore[attr-defined]
-            field.queryset = agents  # type: ignore[attr-defined]
+            # A foreign key's form field always has a queryset.
+            assert isinstance(field, forms.ModelChoiceField) and field.queryset is not None
+            field.queryset = field.queryset.filter(agent_profile__isnull=False)
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}

@@ -211,7 +211,7 @@ class TicketEvent(models.Model):
     def __str__(self) -> str:
         return f"{self.kind} on {self.ticket_id} at {self.created_at:%Y-%m-%d %H:%M:%S}"
 
-    def save(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+    def save(self, *args, **kwargs):
         # Append-only: an existing event is history and must not be rewritten.
         if self.pk is not None and not self._state.adding:
             raise ValueError("TicketEvent rows are append-only")

@@ -39,6 +39,7 @@ class NoUnknownFieldsMixin:
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         initial = getattr(self, "initial_data", {}) or {}
+        # A mixin: `fields` comes from the Serializer it is mixed into.
         unknown = sorted(set(initial) - set(self.fields))  # type: ignore[attr-defined]
         if unknown:
             raise serializers.ValidationError({name: ["Unknown field."] for name in unknown})
