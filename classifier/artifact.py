@@ -1,11 +1,11 @@
 """Safe serialization of a TextClassifier: one .npz (numpy arrays, allow_pickle=False) holding
 the float arrays plus a JSON document (labels, temperature, confidence-model bias, per-block
 analyzer settings and terms). Version 2 added the confidence model (weights array + bias);
-version 3 the word-pairs analyzer and LSA components (a terms x k array per projected block), so a
-version-2 artifact is still a valid version-3 one without them; a version-1 artifact is refused
-rather than guessed at (retrain). Loading never executes code
-from the data: JSON and plain numeric arrays only, and every field is checked, so garbage raises
-ValueError instead of producing a half-working model."""
+version 3 the word-pairs analyzer and LSA components (a terms x k array per projected block), so
+a version-2 artifact is still a valid version-3 one without them; a version-1 artifact is
+refused rather than guessed at (retrain). Loading never executes code from the data: JSON and
+plain numeric arrays only, and every field is checked, so garbage raises ValueError instead of
+producing a half-working model."""
 
 from __future__ import annotations
 

@@ -2,12 +2,12 @@
 
 Features are TF-IDF blocks (word 1-2 grams; pairs of words that occur together; an LSA
 projection of the words; short char_wb n-grams for typos and languages without spaces), fed to
-a class-balanced linear SVM. Training
-scores every example out-of-fold (K SVMs on the other folds); those held-out scores fit the
-softmax temperature and the confidence model (classifier.confidence) on the training part and
-choose the threshold there, and the validation part measures the result. The returned model is
-the average of the K fold SVMs. Every choice (features, C, class weights, char head length, feature
-caps, confidence features) was made by cross-validation on a training file only.
+a class-balanced linear SVM. Training scores every example out-of-fold (K SVMs on the other
+folds); those held-out scores fit the softmax temperature and the confidence model
+(classifier.confidence) on the training part and choose the threshold there, and the validation
+part measures the result. The returned model is the average of the K fold SVMs. Every choice
+(features, C, class weights, char head length, feature caps, confidence features) was made by
+cross-validation on a training file only.
 
 A trained model is plain arrays (vocabularies, idf, LSA components, coef, intercept,
 temperature, confidence weights), so it is saved without pickle (see classifier.artifact) and
