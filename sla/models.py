@@ -179,8 +179,18 @@ class SlaClock(models.Model):
         ]
 
     def __str__(self) -> str:
-        subject = f"ticket {self.ticket_id}" if self.ticket_id else f"incident {self.incident_id}"
-        return f"{self.stage} of {subject} ({self.state})"
+        return f"{self.stage} of {self.subject_kind} {self.subject_id} ({self.state})"
+
+    @property
+    def subject_kind(self) -> str:
+        """"ticket" or "incident": which app's effect handler (sla.effects) it belongs to."""
+        return "ticket" if self.ticket_id is not None else "incident"
+
+    @property
+    def subject_id(self) -> int:
+        subject_id = self.ticket_id if self.ticket_id is not None else self.incident_id
+        assert subject_id is not None  # the sla_clock_one_subject constraint
+        return subject_id
 
     @property
     def is_active(self) -> bool:

@@ -35,7 +35,8 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django_q.tasks import async_task
 
-from sla.models import Delivery, Escalation, Notification, WebhookEndpoint
+from sla.effects import Audience, Reached
+from sla.models import Delivery, Escalation, Notification, SlaClock, WebhookEndpoint
 
 log = logging.getLogger(__name__)
 SIGNATURE_HEADER = "X-Switchboard-Signature"
@@ -44,20 +45,21 @@ RETRYABLE = frozenset({429})  # plus every 5xx and network errors (status None)
 
 
 def build_notifications(
-    escalations: list[Escalation],
+    reached: list[Reached],
     *,
-    managers: Callable[[], list[str]],
+    describe: Callable[[Reached], dict[str, Any]],
+    audience: Audience,
     endpoints: Callable[[], list[WebhookEndpoint]],
 ) -> list[Notification]:
-    """Outbox rows for escalations (saved, with their clock and ticket attached): one email to
-    the level's recipients and one POST per active webhook endpoint. Superseded warnings send
-    nothing. `managers`/`endpoints` are called lazily, at most once per batch."""
+    """Outbox rows for the escalations just reached (superseded warnings are not among them):
+    one email to the recipients the subject's handler chose (default: the managers) and one
+    POST per active webhook endpoint. `describe(item)` is the subject as the payload shows it;
+    `endpoints` is called lazily, at most once per batch."""
     now = timezone.now()
     rows = []
-    for esc in escalations:
-        if esc.actions.get("superseded"):
-            continue
-        payload = _payload(esc)
+    for item in reached:
+        esc = item.escalation
+        payload = _payload(esc, item.clock, describe(item))
         common = {
             "escalation": esc,
             "payload": payload,
@@ -66,7 +68,8 @@ def build_notifications(
             # (lost task, dead cluster) the outbox pass re-enqueues it after this grace.
             "next_attempt_at": now + timedelta(seconds=settings.SLA_NOTIFY_REQUEUE_SECONDS),
         }
-        if recipients := _recipients(esc, managers):
+        recipients = item.recipients if item.recipients is not None else audience.managers()
+        if recipients:
             rows.append(
                 Notification(channel=Notification.Channel.EMAIL, recipients=recipients, **common)
             )
@@ -77,28 +80,7 @@ def build_notifications(
     return rows
 
 
-def _recipients(esc: Escalation, managers: Callable[[], list[str]]) -> list[str]:
-    ticket = esc.clock.ticket
-    person = ticket.assignee if ticket is not None else None
-    assignee = [person.email] if person is not None and person.email else []
-    if esc.kind == Escalation.Kind.WARNING:
-        # The assignee, who can still make it; an unassigned ticket is already first in the
-        # queue (ordered by sla_due_at). Incidents have no assignee here: managers.
-        return assignee if ticket else managers()
-    if esc.kind == Escalation.Kind.BREACH:
-        return sorted({*managers(), *assignee})
-    return list(settings.SLA_ONCALL_EMAILS) or managers()
-
-
-def _payload(esc: Escalation) -> dict[str, Any]:
-    clock = esc.clock
-    ticket = clock.ticket
-    subject: dict[str, Any] = (
-        {"type": "ticket", "id": ticket.pk, "reference": ticket.reference,
-         "priority": ticket.priority}
-        if ticket is not None
-        else {"type": "incident", "id": clock.incident_id}
-    )
+def _payload(esc: Escalation, clock: SlaClock, subject: dict[str, Any]) -> dict[str, Any]:
     return {
         "event": f"sla.{esc.kind}",
         "idempotency_key": esc.idempotency_key,
@@ -211,7 +193,7 @@ def backoff_seconds(attempt: int, retry_after: float | None = None) -> float:
 def _send_email(note: Notification) -> tuple[int | None, str, float | None]:
     payload = note.payload
     subject = payload["subject"]
-    what = subject.get("reference") or f"incident {subject['id']}"
+    what = subject.get("reference") or f"{subject['type']} {subject['id']}"
     title = {"sla.warning": "due soon", "sla.breach": "breached",
              "sla.escalation": "still overdue, escalated"}.get(payload["event"], payload["event"])
     try:

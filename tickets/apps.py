@@ -29,6 +29,7 @@ class TicketsConfig(AppConfig):
     ]
 
     def ready(self) -> None:
+        from tickets import escalation
         from tickets.roles import sync_roles_after_migrate
         from tickets.schedules import sync_schedules_after_migrate
 
@@ -36,3 +37,5 @@ class TicketsConfig(AppConfig):
         # permission reaches existing deployments without a hand-written data migration.
         post_migrate.connect(sync_roles_after_migrate, dispatch_uid="tickets.sync_roles")
         post_migrate.connect(sync_schedules_after_migrate, dispatch_uid="tickets.sync_schedules")
+        # What SLA escalations do to tickets, and the routing queue's per-pass top-up.
+        escalation.register()

@@ -192,6 +192,18 @@ def change_priority(
     return timeline
 
 
+def save_priorities(tickets: list[Ticket], *, now: datetime) -> None:
+    """Write priorities already set on the tickets in memory, one UPDATE per priority (the SLA
+    watcher's batch of breach bumps); their events are the caller's (it orders them)."""
+    require_transaction()
+    ids: dict[str, list[int]] = {}
+    for ticket in tickets:
+        ticket.updated_at = now
+        ids.setdefault(ticket.priority, []).append(ticket.pk)
+    for priority, pks in ids.items():
+        Ticket.objects.filter(pk__in=pks).update(priority=priority, updated_at=now)
+
+
 def set_category(
     *,
     ticket: Ticket,

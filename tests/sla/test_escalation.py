@@ -85,6 +85,45 @@ def test_a_breach_raises_priority_notifies_managers_and_records_it(assigned, agn
     assert [m.to for m in mail_about("breached")] == [sorted([agnes.email, max_manager.email])]
 
 
+def test_a_breach_bump_retargets_the_other_clocks_like_an_agents_priority_change(assigned):
+    sweep(later(minutes=96))
+    sweep(later(hours=2))  # first response breached: normal -> high
+
+    resolution = clocks(assigned)["resolution"]
+    # High's resolution target (8 h) counted from the ticket's start, not normal's 24 h.
+    assert resolution.target_seconds == 8 * 3600
+    assert resolution.due_at == later(hours=8)
+    assert resolution.policy_name == "Tickets: high"
+    bump = TicketEvent.objects.get(ticket=assigned, kind="priority_changed")
+    assert bump.data["old"] == "normal" and bump.data["new"] == "high"
+    assert [c["stage"] for c in bump.data["sla"]] == ["first_response", "resolution"]
+    assert bump.data["sla"][0]["kept"] == "breached"  # the clock that breached keeps its deadline
+
+
+def test_the_same_priority_set_by_an_agent_gives_the_same_deadlines(alice, agnes, frozen):
+    ticket = submit(alice)
+    with_watcher = submit(alice)
+    flows.edit_ticket(
+        ticket=ticket, actor=agnes, priority="high", category=None, status=None,
+        reply="Looking into it.", internal=False,  # answered: its first response cannot breach
+    )
+    sweep(later(hours=2))  # with_watcher's first response breaches: normal -> high
+
+    assert TicketEvent.objects.filter(ticket=ticket, kind="sla_breached").count() == 0
+
+    assert clocks(ticket)["resolution"].due_at == clocks(with_watcher)["resolution"].due_at
+
+
+def test_a_warning_on_an_unassigned_ticket_reaches_the_managers(alice, max_manager, frozen):
+    ticket = submit(alice)  # nobody to route to: unassigned
+    sweep(later(minutes=96))
+    deliver_all()
+
+    warning = Escalation.objects.get(clock__ticket=ticket, level=1)
+    assert warning.actions == {"notify": "managers"}
+    assert [m.to for m in mail_about("due soon")] == [[max_manager.email]]
+
+
 def test_the_second_level_pages_on_call_when_routing_cannot_reassign(
     assigned, max_manager, settings
 ):
@@ -186,10 +225,10 @@ def test_a_poison_clock_is_pushed_forward_and_the_rest_escalate(alice, frozen, m
     good, bad = ClockFactory(), ClockFactory()
     original = watcher._advance
 
-    def advance(clock, batch):
+    def advance(clock, now):
         if clock.pk == bad.pk:
             raise RuntimeError("corrupt snapshot")
-        original(clock, batch)
+        return original(clock, now)
 
     monkeypatch.setattr(watcher, "_advance", advance)
     at = T0 + timedelta(minutes=50)

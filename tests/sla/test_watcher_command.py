@@ -81,3 +81,33 @@ def test_the_auditor_counts_clocks_left_overdue(caplog):
     with time_machine.travel(T0 + timedelta(minutes=6), tick=False):
         assert audit_overdue() == 1
     assert "SLA audit" in caplog.text
+
+
+def test_each_pass_tops_up_the_routing_queue_registered_by_the_tickets_edge(alice):
+    from tests.routing.factories import category_for, make_agent
+    from tests.tickets.factories import TicketFactory
+
+    # A categorized ticket left in the queue (e.g. a slot freed by a transaction that raced
+    # its intake), then an agent with room who was never offered it.
+    ticket = TicketFactory(customer=alice, category=category_for("hardware"))
+    agent = make_agent("hedy", {"hardware": 3})
+
+    call_command("sla_watch", "--once", "--name", "w3")
+
+    ticket.refresh_from_db()
+    assert ticket.assignee_id == agent.user_id
+
+
+def test_a_failing_pass_hook_is_logged_and_the_watcher_goes_on(monkeypatch, caplog):
+    from sla import effects
+
+    ran = []
+    monkeypatch.setattr(effects, "_pass_hooks", {})
+    effects.register_pass_hook("broken", lambda: 1 / 0)
+    effects.register_pass_hook("fine", lambda: ran.append(1))
+
+    call_command("sla_watch", "--once", "--name", "w4")
+
+    assert ran == [1]
+    assert "SLA pass hook broken failed" in caplog.text
+    assert WatcherHeartbeat.objects.get(name="w4").passes == 1

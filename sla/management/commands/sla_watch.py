@@ -1,6 +1,7 @@
 """The SLA watcher loop (healthchecks `sendalerts` style): a pass every second or so, each one
-escalating due clocks (sla.watcher.run_pass), re-enqueueing due notifications, nudging the
-routing queue, and writing this watcher's heartbeat. Run several for availability: they share
+escalating due clocks (sla.watcher.run_pass), re-enqueueing due notifications, running the
+pass hooks other apps registered (the routing queue's top-up, sla.effects), and writing this
+watcher's heartbeat. Run several for availability: they share
 the work through SKIP LOCKED. SIGTERM/SIGINT finish the current pass and exit."""
 
 from __future__ import annotations
@@ -18,8 +19,7 @@ from django.core.management.base import BaseCommand, CommandParser
 from django.db import DatabaseError, close_old_connections, connection
 from django.utils import timezone
 
-from routing import services as routing
-from sla import heartbeat, watcher
+from sla import effects, heartbeat, watcher
 
 log = logging.getLogger("sla.watcher")
 
@@ -64,7 +64,7 @@ class Command(BaseCommand):
             close_old_connections()  # CONN_MAX_AGE / health checks, as for a request
         started, now = time.monotonic(), timezone.now()
         result = watcher.run_pass(now=now, batch_size=batch_size)
-        _dispatch_routing()
+        effects.run_pass_hooks()
         ms = (time.monotonic() - started) * 1000
         heartbeat.beat(name=name, now=timezone.now(), pass_ms=ms, escalations=result.escalations)
         if prune:
@@ -73,11 +73,3 @@ class Command(BaseCommand):
             log.info("sla_watch %s: %s in %.1f ms", name, result, ms)
         return result
 
-
-def _dispatch_routing() -> None:
-    """Safety net for the routing queue: tickets left unassigned (no agent free at intake,
-    or a slot freed by a transaction that raced the intake) get another chance every pass."""
-    try:
-        routing.dispatch_all()
-    except Exception:  # routing's failure must not stop SLA escalations
-        log.exception("routing.services.dispatch_all failed")
