@@ -11,14 +11,13 @@ SKIP LOCKED, so the two orders never wait on each other in a cycle (no deadlock)
 Ticket.sla_due_at is kept equal to the earliest due_at of the ticket's active clocks (running
 or breached, not paused, not stopped) after every change, for the routing queue's ORDER BY.
 
-A priority change re-targets the ticket's open clocks (retarget_ticket_clocks): they take the
-new policy's targets as if they had run under it from their start."""
+A priority change re-targets the ticket's open clocks (sla.retarget): they take the new
+policy's targets as if they had run under it from their start."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
-from typing import Any
 
 from django.db.models import Max
 from django.utils import timezone
@@ -70,7 +69,7 @@ def new_clock(
             else None
         ),
     )
-    _reschedule(clock)
+    reschedule(clock)
     return clock
 
 
@@ -181,23 +180,12 @@ def apply_events(
     changed: dict[int, SlaClock] = {}
     created: list[SlaClock] = []
     for event in events:
-        for clock in [*open_clocks, *created]:
-            if clock.stopped_at is not None:
-                continue
-            snap = clock.snapshot
-            if event in snap.get("stop_on", ()):
-                stop_clock(clock, now)
-            elif event in snap.get("pause_on", ()) and clock.paused_at is None:
-                pause_clock(clock, now)
-            elif event in snap.get("resume_on", ()) and clock.paused_at is not None:
-                resume_clock(clock, now)
-            else:
-                continue
+        for clock in _react(event, [*open_clocks, *created], now):
             if clock.pk:
                 changed[clock.pk] = clock
         created += _starting(event, subject, [*open_clocks, *created], severity, ticket, now)
     if changed:
-        SlaClock.objects.bulk_update(changed.values(), _MUTABLE)
+        SlaClock.objects.bulk_update(changed.values(), MUTABLE_FIELDS)
     if created:
         SlaClock.objects.bulk_create(created)
     if ticket is not None:
@@ -205,7 +193,44 @@ def apply_events(
     return [*changed.values(), *created]
 
 
-_MUTABLE = [
+def start_incident_clocks(
+    *, incident_id: int, severity: str, started_at: datetime, detected_at: datetime
+) -> list[SlaClock]:
+    """A new incident's clocks: the events "opened" at `started_at` (when the problem began)
+    and "detected" at `detected_at`, applied in memory and inserted at once (one statement, no
+    lock: nothing of a new incident exists yet). Timestamps in the past start clocks already
+    overdue: the next watcher pass escalates them. With the default policy the detect clock is
+    stopped at detection (met, or breached when detection took longer than its target: a breach
+    of a stage already over, which goes to the report but pages nobody)."""
+    subject: dict[str, object] = {"incident_id": incident_id}
+    clocks: list[SlaClock] = []
+    for event, at in (("opened", started_at), ("detected", detected_at)):
+        _react(event, clocks, at)
+        clocks += _starting(event, subject, clocks, severity, None, at, cycles={})
+    SlaClock.objects.bulk_create(clocks)
+    return clocks
+
+
+def _react(event: str, clocks: Iterable[SlaClock], at: datetime) -> list[SlaClock]:
+    """Stop, pause or resume the open clocks that list `event`; returns those changed."""
+    changed = []
+    for clock in clocks:
+        if clock.stopped_at is not None:
+            continue
+        snap = clock.snapshot
+        if event in snap.get("stop_on", ()):
+            stop_clock(clock, at)
+        elif event in snap.get("pause_on", ()) and clock.paused_at is None:
+            pause_clock(clock, at)
+        elif event in snap.get("resume_on", ()) and clock.paused_at is not None:
+            resume_clock(clock, at)
+        else:
+            continue
+        changed.append(clock)
+    return changed
+
+
+MUTABLE_FIELDS = [
     "state", "warn_at", "due_at", "next_check_at", "paused_at", "paused_seconds",
     "remaining_seconds", "breached_at", "stopped_at",
 ]
@@ -218,7 +243,10 @@ def _starting(
     severity: str,
     ticket: Ticket | None,
     now: datetime,
+    cycles: dict[str, int] | None = None,
 ) -> list[SlaClock]:
+    """New clocks for the stages starting on `event` that have none open; `cycles` is the last
+    cycle per stage when the caller knows it (a new subject has none), else it is read."""
     if ticket is not None:
         policy = policy_for(
             kind=SlaPolicy.Kind.TICKET, priority=ticket.priority, category_id=ticket.category_id
@@ -232,12 +260,14 @@ def _starting(
     stages = [s for s in stages if s.name not in open_stages]
     if not stages:
         return []
-    cycles = dict(
-        SlaClock.objects.filter(**subject, stage__in=[s.name for s in stages])
-        .values("stage")
-        .annotate(last=Max("cycle"))
-        .values_list("stage", "last")
-    )
+    if cycles is None:
+        cycles = dict(
+            SlaClock.objects.filter(**subject, stage__in=[s.name for s in stages])
+            .values("stage")
+            .annotate(last=Max("cycle"))
+            .values_list("stage", "last")
+        )
+    done = {c.stage: c.cycle for c in clocks}  # stopped in memory, not yet saved
     return [
         new_clock(
             policy,
@@ -245,163 +275,17 @@ def _starting(
             started_at=now,
             ticket=ticket,
             incident_id=subject.get("incident_id"),  # type: ignore[arg-type]  # an int or None
-            cycle=cycles.get(stage.name, 0) + 1,
+            cycle=max(cycles.get(stage.name, 0), done.get(stage.name, 0)) + 1,
         )
         for stage in stages
     ]
-
-
-def retarget_ticket_clocks(
-    *, ticket: Ticket, reason: str, now: datetime | None = None
-) -> list[dict[str, Any]]:
-    """Give the ticket's open clocks the targets of the policy its priority and category now
-    select, as if they had run under it from their start (tickets.flows.edit_ticket calls this
-    after a priority change, with the ticket row locked).
-
-    1. Lock the ticket's open clocks (FOR UPDATE, the same order as apply_events).
-    2. Per clock whose stage the new policy has: the working time it has used (on its calendar,
-       pauses excluded) stays used. A running clock's deadline and warning move to where the
-       new target and its warning fraction run out (sla.calendar, as pause/resume do), and
-       next_check_at to the first level not yet recorded: the watcher fires it there, once.
-       Levels already recorded stay recorded (a sent warning is not sent again).
-    3. A deadline that has already passed makes the clock due: the next watcher pass breaches
-       it and records every level that is due, like a clock started late. A paused clock
-       keeps its pause: its business time left changes; if none is left, the deadline fell
-       before the pause and it is breached there (the watcher records the breach only, the
-       next level waits for the resume, as for any breached clock that pauses).
-    4. Clocks already breached (recorded, or overdue and about to be) keep their deadline,
-       breach and escalations: changing the priority never un-breaches nor re-escalates.
-    5. One UPDATE for the changed clocks, then Ticket.sla_due_at.
-    Each changed clock's snapshot gains a `retargets` entry (when, why, the policy, target
-    and deadline it had). Returns what happened per clock, JSON-ready, for the timeline.
-    Idempotent: clocks already on the selected policy's target are left alone."""
-    now = now or timezone.now()
-    policy = policy_for(
-        kind=SlaPolicy.Kind.TICKET, priority=ticket.priority, category_id=ticket.category_id
-    )
-    open_clocks = list(
-        SlaClock.objects.select_for_update().filter(ticket=ticket, stopped_at__isnull=True)
-    )
-    stages = {s.name: s for s in policy.stages} if policy is not None else {}
-    changed: list[SlaClock] = []
-    records: list[dict[str, Any]] = []
-    for clock in open_clocks:
-        stage = stages.get(clock.stage)
-        if policy is None or stage is None:
-            continue  # no target for it under the new priority: it keeps the one it has
-        if clock.policy_id == policy.id and clock.target_seconds == stage.target_seconds:
-            continue
-        if _is_breached(clock, now):
-            records.append({"stage": clock.stage, "cycle": clock.cycle, "kept": "breached"})
-            continue
-        records.append(_retarget(clock, policy, stage, reason=reason, now=now))
-        changed.append(clock)
-    if changed:
-        SlaClock.objects.bulk_update(
-            changed, [*_MUTABLE, "policy_id", "policy_name", "target_seconds", "snapshot"]
-        )
-    sync_ticket_due(ticket, open_clocks)
-    return records
-
-
-def _is_breached(clock: SlaClock, now: datetime) -> bool:
-    """Breached, or past its deadline (the watcher records it within a pass)."""
-    if clock.state == State.BREACHED:
-        return True
-    if clock.paused_at is not None:
-        return (clock.remaining_seconds or 0) <= 0
-    return clock.due_at is not None and clock.due_at <= now
-
-
-def _retarget(
-    clock: SlaClock, policy: CachedPolicy, stage: StageTarget, *, reason: str, now: datetime
-) -> dict[str, Any]:
-    """Move one running or paused clock (not breached) to `stage`'s target and keep a record of
-    what it had (see retarget_ticket_clocks)."""
-    history = {
-        "at": now.isoformat(), "reason": reason, "policy": clock.policy_name,
-        "target_seconds": clock.target_seconds, "due_at": _iso(clock.due_at),
-        "remaining_seconds": clock.remaining_seconds,
-    }
-    _move_deadline(clock, policy, stage, now)
-    clock.snapshot = {
-        **clock.snapshot,
-        # The stage's stop/pause/resume events stay as started: a paused clock must still
-        # resume on the events it was paused for.
-        "warn_at": stage.warn_at,
-        "calendar": policy.calendar,
-        "escalate_after_seconds": policy.escalate_after_seconds,
-        "retargets": [*clock.snapshot.get("retargets", []), history],
-    }
-    clock.policy_id, clock.policy_name = policy.id, policy.name
-    clock.target_seconds = stage.target_seconds
-    record = {
-        "stage": clock.stage, "cycle": clock.cycle, "policy": policy.name,
-        "target_seconds": [history["target_seconds"], clock.target_seconds],
-        "due_at": [history["due_at"], _iso(clock.due_at)],
-        "state": clock.state,
-    }
-    if clock.paused_at is not None:
-        record["remaining_seconds"] = [history["remaining_seconds"], clock.remaining_seconds]
-    return record
-
-
-def _move_deadline(
-    clock: SlaClock, policy: CachedPolicy, stage: StageTarget, now: datetime
-) -> None:
-    """Deadline, warning and next check of `clock` under `stage`'s target, the working time it
-    has used staying used."""
-    old_calendar, calendar = clock.calendar(), policy.business_calendar
-    target = timedelta(seconds=stage.target_seconds)
-    # Working time used so far, and working time spent paused since the start (exact from the
-    # clock's own numbers: its deadline or business time left already account for pauses).
-    if clock.paused_at is None:
-        assert clock.due_at is not None
-        counted_to = now
-        left = business_time_between(now, clock.due_at, old_calendar)
-    else:
-        counted_to = clock.paused_at
-        left = timedelta(seconds=clock.remaining_seconds or 0)
-    used = timedelta(seconds=clock.target_seconds) - left
-    paused = business_time_between(clock.started_at, counted_to, old_calendar) - used
-
-    def runs_out(budget: timedelta) -> datetime:
-        """When `budget` of working time is used up: still ahead, it is counted from now on
-        the new calendar; already behind, from the start on the old one. (Only a pause total
-        is stored, not when the pauses were: a past instant assumes they came first, so it is
-        never earlier than the true one; exact for a clock that never paused.)"""
-        if budget > used:
-            return add_business_time(now, budget - used, calendar)
-        return add_business_time(clock.started_at, budget + paused, old_calendar)
-
-    if clock.paused_at is not None and target > used:
-        # Still paused: only the business time left changes; resume_clock turns it into a
-        # deadline and places the warning from the new target (_resumed_warning).
-        clock.remaining_seconds = _seconds(target - used)
-        return
-    clock.due_at = runs_out(target)
-    if clock.level < SlaClock.Level.WARNING:
-        clock.warn_at = runs_out(target * stage.warn_at) if stage.warn_at else None
-    if clock.paused_at is None:
-        _reschedule(clock)
-        return
-    # The new deadline fell before the pause: a breached clock that paused, except that the
-    # watcher still has to record the breach (it stops there while paused, see
-    # sla.watcher._advance).
-    clock.state, clock.breached_at, clock.remaining_seconds = State.BREACHED, clock.due_at, None
-    step = clock.next_step()
-    clock.next_check_at = step[1] if step else None
-
-
-def _iso(value: datetime | None) -> str | None:
-    return value.isoformat() if value is not None else None
 
 
 def stop_clock(clock: SlaClock, at: datetime) -> None:
     """Met if stopped before its deadline, else breached (the watcher may not have seen it
     yet: the breach is recorded on the clock, escalations belong to the watcher)."""
     if clock.paused_at is not None:
-        clock.paused_seconds += _seconds(at - clock.paused_at)
+        clock.paused_seconds += whole_seconds(at - clock.paused_at)
         clock.paused_at = None
         if clock.state == State.PAUSED:
             overdue = (clock.remaining_seconds or 0) <= 0
@@ -423,7 +307,7 @@ def pause_clock(clock: SlaClock, at: datetime) -> None:
     if clock.state == State.RUNNING:
         assert clock.due_at is not None
         left = business_time_between(at, clock.due_at, clock.calendar())
-        clock.remaining_seconds = _seconds(left)
+        clock.remaining_seconds = whole_seconds(left)
         clock.due_at = None
         clock.state = State.PAUSED
     clock.paused_at = at
@@ -435,7 +319,7 @@ def resume_clock(clock: SlaClock, at: datetime) -> None:
     calendar: due = at + remaining (business time). A breached clock resumes its chain where it
     was: a second level that fell due during the pause fires at the next pass."""
     assert clock.paused_at is not None
-    clock.paused_seconds += _seconds(at - clock.paused_at)
+    clock.paused_seconds += whole_seconds(at - clock.paused_at)
     clock.paused_at = None
     if clock.state == State.PAUSED:
         calendar = clock.calendar()
@@ -444,7 +328,7 @@ def resume_clock(clock: SlaClock, at: datetime) -> None:
         clock.warn_at = _resumed_warning(clock, at, remaining, calendar)
         clock.remaining_seconds = None
         clock.state = State.RUNNING
-    _reschedule(clock)
+    reschedule(clock)
 
 
 def _resumed_warning(
@@ -458,12 +342,12 @@ def _resumed_warning(
     return add_business_time(at, max(remaining - before_due, timedelta(0)), calendar)
 
 
-def _reschedule(clock: SlaClock) -> None:
+def reschedule(clock: SlaClock) -> None:
     step = clock.next_step() if clock.is_active else None
     clock.next_check_at = step[1] if step else None
 
 
-def _seconds(delta: timedelta) -> int:
+def whole_seconds(delta: timedelta) -> int:
     return max(0, round(delta.total_seconds()))
 
 

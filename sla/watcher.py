@@ -188,7 +188,7 @@ def _advance(clock: SlaClock, now: datetime) -> list[Escalation]:
     """Record every level that is due (an already-late clock may pass warning, breach and the
     second level at once), then schedule the next check. Returns the new (unsaved) escalations.
     A paused clock is only here when a priority change moved its deadline before its pause
-    (sla.services.retarget_ticket_clocks): its breach is recorded, the next level waits for
+    (sla.retarget.retarget_ticket_clocks): its breach is recorded, the next level waits for
     the resume (resume_clock reschedules it)."""
     reached: list[tuple[int, datetime]] = []
     highest = Level.BREACH if clock.paused_at is not None else Level.ESCALATION

@@ -6,7 +6,7 @@ services, routing and the clocks the way the flows do:
   assigned (the ticket is already first in the queue, but someone must know);
 - breach: `sla_breached`, the priority one step up (once per ticket per batch) and `escalated`;
   the raised priority re-targets the ticket's running clocks exactly like an agent's priority
-  change (tickets.flows.edit_ticket): the same sla.services.retarget_ticket_clocks, so a
+  change (tickets.flows.edit_ticket): the same sla.retarget.retarget_ticket_clocks, so a
   bump by the watcher and by a person mean the same thing. Managers and the assignee are told;
 - second level: reassignment to a higher tier through routing, or the on-call page when
   nobody of that tier has room.
@@ -23,8 +23,7 @@ from django.conf import settings
 from django.urls import reverse
 
 from routing import services as routing
-from sla import effects
-from sla import services as sla
+from sla import effects, retarget
 from sla.effects import Audience, Reached
 from sla.models import SlaClock
 from tickets import services
@@ -103,7 +102,7 @@ class TicketEffects:
 def _retarget(ticket: Ticket, reason: str, timeline: services.Timeline, now: datetime) -> None:
     """The raised priority's targets for the ticket's running clocks; what moved is noted on
     the priority_changed event, as an agent's change notes it."""
-    moved = sla.retarget_ticket_clocks(ticket=ticket, reason=reason, now=now)
+    moved = retarget.retarget_ticket_clocks(ticket=ticket, reason=reason, now=now)
     changed = [e for e in timeline.events if e.kind == Kind.PRIORITY_CHANGED]
     if moved and changed:
         changed[-1].data["sla"] = moved

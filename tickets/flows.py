@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from classifier import services as classifier
 from routing import services as routing
+from sla import retarget
 from sla import services as sla
 from tickets import services
 from tickets.models import Category, Comment, Ticket
@@ -124,7 +125,7 @@ def edit_ticket(
     `assignee` (a user, or None to unassign) reassigns by hand; an agent at capacity needs
     `over_capacity_ok` (else routing.services.OverCapacityError and nothing is saved). A
     category set on an unassigned ticket routes it like intake does. A new priority or
-    category re-targets the running SLA clocks (sla.services.retarget_ticket_clocks)."""
+    category re-targets the running SLA clocks (sla.retarget.retarget_ticket_clocks)."""
     with transaction.atomic():
         ticket = Ticket.objects.select_for_update().get(pk=ticket.pk)
         old_status, was_answered = ticket.status, ticket.first_response_at is not None
@@ -203,7 +204,7 @@ def recategorize(*, ticket: Ticket, category: Category, actor: User) -> Ticket:
 
 def _retarget_clocks(ticket: Ticket, reason: str, timeline: services.Timeline) -> None:
     """Re-target the ticket's open clocks and note what moved on the change's event."""
-    retargeted = sla.retarget_ticket_clocks(ticket=ticket, reason=reason)
+    retargeted = retarget.retarget_ticket_clocks(ticket=ticket, reason=reason)
     if retargeted and timeline.events:
         timeline.events[-1].data["sla"] = retargeted
 
