@@ -225,6 +225,19 @@ LOGGING = {
     "loggers": {"django.db.backends": {"level": "INFO"}},
 }
 
+# --- Incidents (incidents/) -------------------------------------------------------------------
+# Alertmanager's `severity` label -> incident severity; anything else gets the default.
+ALERTMANAGER_SEVERITY_MAP = {
+    "critical": "sev1", "page": "sev1", "sev1": "sev1", "p1": "sev1",
+    "error": "sev2", "high": "sev2", "major": "sev2", "sev2": "sev2", "p2": "sev2",
+    "warning": "sev3", "warn": "sev3", "minor": "sev3", "sev3": "sev3", "p3": "sev3",
+    "info": "sev4", "low": "sev4", "none": "sev4", "sev4": "sev4", "p4": "sev4",
+    **env.dict("ALERTMANAGER_SEVERITY_MAP", default={}),
+}
+ALERTMANAGER_DEFAULT_SEVERITY = env.str("ALERTMANAGER_DEFAULT_SEVERITY", default="sev3")
+# Stored Alertmanager notifications are kept this long (the incidents and alerts stay).
+ALERT_NOTIFICATION_RETENTION_DAYS = env.int("ALERT_NOTIFICATION_RETENTION_DAYS", default=90)
+
 # --- SLA engine (sla/) --------------------------------------------------------------------
 # The watcher (`manage.py sla_watch`) polls this often; a 5-minute stage needs seconds, not the
 # django-q2 scheduler's minute.

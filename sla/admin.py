@@ -157,10 +157,11 @@ class WatcherHeartbeatAdmin(ReadOnlyAdmin):
     list_display = ["name", "last_pass_at", "passes", "last_pass_ms", "last_escalations"]
 
 
-def render_clocks(ticket: Any) -> str:
-    """The ticket's clocks as a small table for its admin page (tickets.admin.TicketAdmin):
-    stage, state, due time and time left. One query."""
-    clocks = list(SlaClock.objects.filter(ticket=ticket).order_by("started_at", "id"))
+def render_clocks(ticket: Any = None, *, incident_id: int | None = None) -> str:
+    """The ticket's (or incident's) clocks as a small table for its admin page: stage, state,
+    due time and time left. One query."""
+    subject = {"ticket": ticket} if ticket is not None else {"incident_id": incident_id}
+    clocks = list(SlaClock.objects.filter(**subject).order_by("started_at", "id"))
     if not clocks:
         return "no SLA clocks"
     rows = format_html_join(

@@ -13,9 +13,11 @@ The first-response clock stops at the first public staff reply (or resolution); 
 clock pauses while the ticket is pending on the customer and restarts as a new cycle when a
 resolved ticket is reopened. Warnings at 80 % of each target.
 
-Incidents (any severity): detect 5 min from when the problem started (integration-supplied),
-classify 15 min and respond 30 min from detection, resolve 4 h, post-mortem 24 h after
-resolution, and a status update at least every 30 min while open (a repeating stage).
+Incidents, one policy per severity (SEV1-SEV4) plus "Incidents" for any other: detect 5 min
+from when the problem started (integration-supplied), classify 15 min and respond 30 min from
+detection, resolve 4 h (from detection, or from a reopen), post-mortem 24 h after resolution,
+and a status update at least every 30 min while open (a repeating stage). A breach goes on to
+the on-call page 5 / 10 / 15 / 30 min later for SEV1 / 2 / 3 / 4.
 
 Changing this module does not change existing databases: add a data migration for that."""
 
@@ -61,14 +63,20 @@ INCIDENT_STAGES: list[dict[str, Any]] = [
      "stop_on": ["classified", "resolved", "closed"]},
     {"name": "respond", "target_seconds": 30 * MIN, "start_on": ["detected"],
      "stop_on": ["responded", "resolved", "closed"]},
-    {"name": "resolve", "target_seconds": 4 * HOUR, "start_on": ["detected"],
+    {"name": "resolve", "target_seconds": 4 * HOUR, "start_on": ["detected", "reopened"],
      "stop_on": ["resolved", "closed"]},
+    # Counted from the (last) resolution; a reopened incident's post-mortem waits for it.
     {"name": "postmortem", "target_seconds": 24 * HOUR, "start_on": ["resolved"],
-     "stop_on": ["postmortem_done", "closed"]},
+     "stop_on": ["postmortem_done", "closed"], "pause_on": ["reopened"],
+     "resume_on": ["resolved"]},
     {"name": "status_update", "target_seconds": 30 * MIN, "warn_at": None,
-     "start_on": ["detected", "status_update"],
+     "start_on": ["detected", "status_update", "reopened"],
      "stop_on": ["status_update", "resolved", "closed"]},
 ]
+# Stage targets are the same for every severity by default (the brief's numbers); what differs
+# is how soon a breach goes on to the on-call page (the second level): SEV1 pages soonest.
+INCIDENT_ESCALATE_AFTER = {"sev1": 5 * MIN, "sev2": 10 * MIN, "sev3": 15 * MIN,
+                           "sev4": 30 * MIN}
 
 
 def default_policies() -> list[dict[str, Any]]:
@@ -82,15 +90,19 @@ def default_policies() -> list[dict[str, Any]]:
         }
         for priority, (first, resolution, after) in _TICKET_TARGETS.items()
     ]
-    policies.append(
-        {
-            "name": "Incidents",
-            "kind": "incident",
-            "priority": "",
-            "stages": INCIDENT_STAGES,
-            "escalate_after_seconds": 15 * MIN,
-        }
-    )
+    policies += incident_policies()
+    return policies
+
+
+def incident_policies() -> list[dict[str, Any]]:
+    """One per severity, and "Incidents" for any other severity value (a fallback)."""
+    policies = [
+        {"name": f"Incidents: {severity.upper()}", "kind": "incident", "priority": severity,
+         "stages": INCIDENT_STAGES, "escalate_after_seconds": after}
+        for severity, after in INCIDENT_ESCALATE_AFTER.items()
+    ]
+    policies.append({"name": "Incidents", "kind": "incident", "priority": "",
+                     "stages": INCIDENT_STAGES, "escalate_after_seconds": 15 * MIN})
     return policies
 
 

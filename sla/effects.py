@@ -70,7 +70,8 @@ class SubjectHandler(Protocol):
     def lock(self, ids: Collection[int]) -> Mapping[int, Any]:
         """Lock the subjects' rows with SKIP LOCKED and return those locked, by id. A subject
         busy in a request is left out: its clocks are retried at the next pass (waiting could
-        deadlock with a flow that holds the subject and waits for one of our clocks)."""
+        deadlock with a flow that holds the subject and waits for one of our clocks). A
+        subject that no longer exists may map to None: its clocks escalate without effects."""
         ...
 
     def apply(self, reached: list[Reached], *, now: datetime, audience: Audience) -> None:

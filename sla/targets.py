@@ -27,7 +27,7 @@ TICKET_EVENTS = (
     "created", "first_response", "pending", "open", "reopened", "resolved", "closed",
 )
 INCIDENT_EVENTS = (
-    "opened", "detected", "classified", "responded", "mitigated", "resolved",
+    "opened", "detected", "classified", "responded", "mitigated", "resolved", "reopened",
     "postmortem_done", "status_update", "closed",
 )
 EVENTS = frozenset(TICKET_EVENTS + INCIDENT_EVENTS)

@@ -126,10 +126,13 @@ def escalate_batch(
         summaries: dict[int, dict[str, Any]] = {}
         for kind, items in reached.items():
             handler = handler_for(kind)
-            if handler is None:
-                continue  # recorded and notified (to the managers), no effects
-            handler.apply(items, now=now, audience=audience)
-            for item in items:
+            # Without a handler, or for a subject that no longer exists: recorded and notified
+            # (to the managers), nothing to act on.
+            present = [item for item in items if item.subject is not None]
+            if handler is None or not present:
+                continue
+            handler.apply(present, now=now, audience=audience)
+            for item in present:
                 summaries[id(item)] = handler.describe(item.subject)
         Escalation.objects.bulk_create(escalations)
         items = [item for kind_items in reached.values() for item in kind_items]

@@ -71,9 +71,12 @@ def submit_ticket(
 
 
 def reply(
-    *, ticket: Ticket, author: User, body: str, internal: bool, is_staff: bool
+    *, ticket: Ticket, author: User, body: str, internal: bool, is_staff: bool,
+    before_commit: Callable[[Comment], None] | None = None,
 ) -> Comment:
-    """A reply or internal note, with its lifecycle effects (first response, reopen)."""
+    """A reply or internal note, with its lifecycle effects (first response, reopen).
+    `before_commit(comment)` runs last inside the transaction (the incident relay records
+    there that it posted this reply)."""
     with transaction.atomic(durable=True):
         ticket = Ticket.objects.select_for_update().get(pk=ticket.pk)
         old_status, was_answered = ticket.status, ticket.first_response_at is not None
@@ -88,6 +91,8 @@ def reply(
         # pending ticket resumes the resolution clock.
         sla.on_ticket_change(ticket=ticket, old_status=old_status, was_answered=was_answered)
         timeline.flush()
+        if before_commit:
+            before_commit(comment)
     return comment
 
 

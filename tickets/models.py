@@ -14,11 +14,12 @@ from django.utils import timezone
 _REF_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 
 
-def new_reference() -> str:
+def new_reference(prefix: str = "SB") -> str:
     """SB-XXXXX-XXXXX: random (50 bits), so references leak neither volume nor neighbours and
-    need no second query after the insert; the unique constraint is the backstop."""
+    need no second query after the insert; the unique constraint is the backstop. Incidents
+    use the same scheme with their own prefix."""
     chars = "".join(secrets.choice(_REF_ALPHABET) for _ in range(10))
-    return f"SB-{chars[:5]}-{chars[5:]}"
+    return f"{prefix}-{chars[:5]}-{chars[5:]}"
 
 
 class Category(models.Model):
@@ -190,6 +191,8 @@ class TicketEvent(models.Model):
         SLA_WARNING = "sla_warning"
         SLA_BREACHED = "sla_breached"
         ESCALATED = "escalated"
+        INCIDENT_LINKED = "incident_linked"
+        INCIDENT_UNLINKED = "incident_unlinked"
 
     ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="events")
     kind = models.CharField(max_length=20, choices=Kind)
