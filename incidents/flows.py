@@ -1,6 +1,6 @@
 """The incident flows the API, the admin, the Alertmanager receiver and the surge detector call.
-Each is one transaction (it joins the caller's, e.g. the receiver's, else opens one; no
-savepoint, so joining costs no round trip: an error fails the caller's transaction), locks the
+Each is one transaction (it joins the caller's, e.g. the receiver's, as a savepoint, else opens
+one; open_incident, on the alert intake's hot path, joins without a savepoint), locks the
 incident row first and then, through sla.services, its clocks: the lock order the SLA watcher
 relies on (it takes incident rows only with SKIP LOCKED). Each lifecycle step stamps its stage
 time, feeds the matching SLA event and lands on the timeline.
@@ -125,7 +125,7 @@ def acknowledge(
     as for an integration relaying an acknowledgement). Repeating it changes nothing unless
     it names a new commander."""
     now = now or timezone.now()
-    with transaction.atomic(savepoint=False):
+    with transaction.atomic():
         incident = locked(incident)
         timeline, fields = Timeline(incident), []
         if incident.acknowledged_at is None:
@@ -152,7 +152,7 @@ def acknowledge(
 
 
 def set_commander(*, incident: Incident, actor: User, commander: User) -> Incident:
-    with transaction.atomic(savepoint=False):
+    with transaction.atomic():
         incident = locked(incident)
         if incident.commander_id != commander.pk:
             timeline = Timeline(incident)
@@ -172,7 +172,7 @@ def classify(
     time. A new severity re-targets the running clocks to that severity's policy, as a ticket's
     priority change does."""
     now = now or timezone.now()
-    with transaction.atomic(savepoint=False):
+    with transaction.atomic():
         incident = locked(incident)
         timeline, fields = Timeline(incident), []
         changes: dict[str, Any] = {}
@@ -217,7 +217,7 @@ def post_update(
     task enqueued in this transaction (tickets.incident_relay). Internal ones do neither:
     customers never see them."""
     now = now or timezone.now()
-    with transaction.atomic(savepoint=False):
+    with transaction.atomic():
         incident = locked(incident)
         update = StatusUpdate.objects.create(
             incident=incident, author=author, body=body, public=public, status=incident.status,
@@ -238,7 +238,7 @@ def post_update(
 
 def mitigate(*, incident: Incident, actor: User, now: datetime | None = None) -> Incident:
     now = now or timezone.now()
-    with transaction.atomic(savepoint=False):
+    with transaction.atomic():
         incident = locked(incident)
         timeline = Timeline(incident)
         services.set_status(incident, Status.MITIGATED, actor, timeline, now=now,
@@ -259,7 +259,7 @@ def resolve(
     its source that still fire. `resolve_tickets` resolves the linked open tickets too (a
     django-q2 task enqueued in this transaction: tickets.incident_relay)."""
     now = now or timezone.now()
-    with transaction.atomic(savepoint=False):
+    with transaction.atomic():
         incident = locked(incident)
         timeline = Timeline(incident)
         firing = [str(a) for a in incident.alerts.filter(ends_at__isnull=True)]
@@ -287,7 +287,7 @@ def reopen(
     """Back to work on a resolved incident (not one whose post-mortem is published: open a new
     one): a new resolve cycle and update cadence start, the post-mortem clock waits."""
     now = now or timezone.now()
-    with transaction.atomic(savepoint=False):
+    with transaction.atomic():
         incident = locked(incident)
         if incident.status != Status.RESOLVED:
             raise IncidentStateError(f"Only a resolved incident can be reopened, not a "

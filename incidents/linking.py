@@ -25,7 +25,7 @@ def link_tickets(
     lock (the intake does): the incident row is locked after it, and the watcher never waits
     for either, so no cycle can form."""
     now = now or timezone.now()
-    with transaction.atomic(savepoint=False):
+    with transaction.atomic():
         incident = locked(incident)
         already = set(
             IncidentTicket.objects.filter(incident=incident, ticket__in=tickets)
@@ -48,7 +48,7 @@ def link_tickets(
 
 
 def unlink_ticket(*, incident: Incident, ticket: Ticket, actor: User) -> bool:
-    with transaction.atomic(savepoint=False):
+    with transaction.atomic():
         incident = locked(incident)
         removed, _ = IncidentTicket.objects.filter(incident=incident, ticket=ticket).delete()
         if not removed:

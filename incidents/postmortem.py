@@ -42,7 +42,7 @@ def save_postmortem(
     unknown = set(fields) - set(TEXT_FIELDS)
     if unknown:
         raise ValueError(f"unknown post-mortem fields: {sorted(unknown)}")
-    with transaction.atomic(savepoint=False):
+    with transaction.atomic():
         incident = locked(incident)
         postmortem, _ = PostMortem.objects.select_for_update().get_or_create(
             incident=incident, defaults={"author": author}
@@ -70,7 +70,7 @@ def publish_postmortem(
     """Publish: the incident must be resolved and the post-mortem say what happened (summary)
     and why (root cause). Meets the post-mortem stage."""
     now = now or timezone.now()
-    with transaction.atomic(savepoint=False):
+    with transaction.atomic():
         incident = locked(incident)
         postmortem = PostMortem.objects.select_for_update().filter(incident=incident).first()
         if postmortem is None or not postmortem.summary.strip() or not (
@@ -123,31 +123,42 @@ def _duration(seconds: int | None) -> str:
 def describe_event(event: IncidentEvent) -> str:
     """One timeline line in words."""
     d, who = event.data, event.actor.get_username() if event.actor else "system"
-    texts: dict[str, str] = {
-        Kind.CREATED: f"opened ({d.get('source')}, {str(d.get('severity', '')).upper()})",
-        Kind.REPEATED: "reported again",
-        Kind.ACKNOWLEDGED: f"acknowledged by {who}",
-        Kind.CLASSIFIED: f"classified by {who}"
-        + "".join(f"; {k} {v[0]} -> {v[1]}" for k, v in d.items() if k != "sla"),
-        Kind.COMMANDER_CHANGED: f"commander: {d.get('new')}",
-        Kind.STATUS_UPDATE: f"{'public' if d.get('public') else 'internal'} update by {who}",
-        Kind.TICKET_LINKED: f"tickets linked ({d.get('reason')}): {', '.join(d['tickets'])}"
-        if d.get("tickets") else "tickets linked",
-        Kind.TICKET_UNLINKED: f"ticket unlinked: {', '.join(d.get('tickets', []))}",
-        Kind.MITIGATED: f"mitigated by {who}",
-        Kind.RESOLVED: f"resolved by {who}",
-        Kind.REOPENED: f"reopened by {who}" + (f": {d['reason']}" if d.get("reason") else ""),
-        Kind.POSTMORTEM_SAVED: f"post-mortem edited by {who}",
-        Kind.POSTMORTEM_PUBLISHED: f"post-mortem published by {who}",
-        Kind.ALERT_FIRED: f"alert firing: {d.get('alert')}",
-        Kind.ALERT_RESOLVED: f"alert resolved: {d.get('alert')}",
-        Kind.STAGE_MISSED: f"{d.get('stage')} target missed: took "
-        f"{_duration(d.get('took_seconds'))} (target {_duration(d.get('target_seconds'))})",
-        Kind.SLA_WARNING: f"{d.get('stage')} due soon",
-        Kind.SLA_BREACHED: f"{d.get('stage')} overdue",
-        Kind.ESCALATED: f"escalated ({d.get('stage')}): {d.get('notify', '')}",
-    }
-    return texts.get(event.kind, event.kind)
+    text = _EVENT_TEXT.get(event.kind)
+    return text(d, who) if text else event.kind
+
+
+def _changes(d: dict[str, Any]) -> str:
+    return "".join(f"; {k} {v[0]} -> {v[1]}" for k, v in d.items()
+                   if k != "sla" and isinstance(v, list) and len(v) == 2)
+
+
+_EVENT_TEXT: dict[str, Any] = {
+    Kind.CREATED: lambda d, who: f"opened ({d.get('source')}, "
+    f"{str(d.get('severity', '')).upper()})",
+    Kind.REPEATED: lambda d, who: "reported again",
+    Kind.ACKNOWLEDGED: lambda d, who: f"acknowledged by {who}",
+    Kind.CLASSIFIED: lambda d, who: f"classified by {who}{_changes(d)}",
+    Kind.COMMANDER_CHANGED: lambda d, who: f"commander: {d.get('new')}",
+    Kind.STATUS_UPDATE: lambda d, who: f"{'public' if d.get('public') else 'internal'} "
+    f"update by {who}",
+    Kind.TICKET_LINKED: lambda d, who: f"tickets linked ({d.get('reason')}): "
+    f"{', '.join(d.get('tickets', []))}",
+    Kind.TICKET_UNLINKED: lambda d, who: f"ticket unlinked: {', '.join(d.get('tickets', []))}",
+    Kind.MITIGATED: lambda d, who: f"mitigated by {who}",
+    Kind.RESOLVED: lambda d, who: f"resolved by {who}"
+    + (f": {d['note']}" if d.get("note") else ""),
+    Kind.REOPENED: lambda d, who: f"reopened by {who}"
+    + (f": {d['reason']}" if d.get("reason") else ""),
+    Kind.POSTMORTEM_SAVED: lambda d, who: f"post-mortem edited by {who}",
+    Kind.POSTMORTEM_PUBLISHED: lambda d, who: f"post-mortem published by {who}",
+    Kind.ALERT_FIRED: lambda d, who: f"alert firing: {d.get('alert')}",
+    Kind.ALERT_RESOLVED: lambda d, who: f"alert resolved: {d.get('alert')}",
+    Kind.STAGE_MISSED: lambda d, who: f"{d.get('stage')} target missed: took "
+    f"{_duration(d.get('took_seconds'))} (target {_duration(d.get('target_seconds'))})",
+    Kind.SLA_WARNING: lambda d, who: f"{d.get('stage')} due soon",
+    Kind.SLA_BREACHED: lambda d, who: f"{d.get('stage')} overdue",
+    Kind.ESCALATED: lambda d, who: f"escalated ({d.get('stage')}): {d.get('notify', '')}",
+}
 
 
 def render_markdown(incident: Incident, now: datetime | None = None) -> str:

@@ -34,7 +34,9 @@ class IsIntegration(BasePermission):
 
 
 class StringMapField(serializers.DictField):
-    child = serializers.CharField(allow_blank=True, max_length=10_000)
+    """Label and annotation maps: strings only (Alertmanager never sends anything else)."""
+
+    child = StrictCharField(allow_blank=True, max_length=10_000)
 
 
 class AlertTimeField(serializers.DateTimeField):
