@@ -160,6 +160,14 @@ SPECTACULAR_SETTINGS = {
     # Swagger UI assets served from our own static files (drf-spectacular-sidecar), not a CDN.
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    # Several "status" and "severity" choice sets: each enum gets its own name.
+    "ENUM_NAME_OVERRIDES": {
+        "TicketStatusEnum": "tickets.models.Ticket.Status",
+        "IncidentStatusEnum": "incidents.models.Incident.Status",
+        "IncidentSeverityEnum": "incidents.models.Incident.Severity",
+        "AlertStatusEnum": "incidents.api.receivers.ALERT_STATUSES",
+        "PagerDutySeverityEnum": ["critical", "error", "warning", "info"],
+    },
 }
 
 # --- Background work (django-q2 on the ORM broker: receipts give at-least-once delivery) -----
@@ -237,6 +245,18 @@ ALERTMANAGER_SEVERITY_MAP = {
 ALERTMANAGER_DEFAULT_SEVERITY = env.str("ALERTMANAGER_DEFAULT_SEVERITY", default="sev3")
 # Stored Alertmanager notifications are kept this long (the incidents and alerts stay).
 ALERT_NOTIFICATION_RETENTION_DAYS = env.int("ALERT_NOTIFICATION_RETENTION_DAYS", default=90)
+
+# Surge detection (incidents/surge.py; README "Surge detection"): an incident when tickets of one
+# category or near-identical subject arrive far above their usual rate.
+SURGE_ENABLED = env.bool("SURGE_ENABLED", default=True)
+SURGE_WINDOW_MINUTES = env.int("SURGE_WINDOW_MINUTES", default=10)
+SURGE_MIN_TICKETS = env.int("SURGE_MIN_TICKETS", default=8)
+SURGE_FACTOR = env.float("SURGE_FACTOR", default=4.0)
+SURGE_BASELINE_BUCKETS = env.int("SURGE_BASELINE_BUCKETS", default=144)  # a day of 10 min
+SURGE_BASELINE_FLOOR = env.float("SURGE_BASELINE_FLOOR", default=1.0)
+SURGE_WARMUP_BUCKETS = env.int("SURGE_WARMUP_BUCKETS", default=6)
+SURGE_SEVERITY = env.str("SURGE_SEVERITY", default="sev3")
+SURGE_CACHE_SECONDS = env.float("SURGE_CACHE_SECONDS", default=5.0)
 
 # --- SLA engine (sla/) --------------------------------------------------------------------
 # The watcher (`manage.py sla_watch`) polls this often; a 5-minute stage needs seconds, not the

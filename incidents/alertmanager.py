@@ -23,17 +23,17 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, cast
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import User
-from django.db import connection, transaction
-from django.db.models import Field
+from django.db import transaction
 from django.utils import timezone
 
 from incidents import flows
 from incidents.models import AlertNotification, AlertOccurrence, Incident, IncidentEvent
 from incidents.services import Timeline
+from incidents.sql import insert_new
 
 Kind = IncidentEvent.Kind
 
@@ -81,24 +81,12 @@ def receive(
 
 
 def _store(payload: dict[str, Any], raw: Any, digest: str, now: datetime) -> int | None:
-    """INSERT ... ON CONFLICT DO NOTHING RETURNING id: None when this exact body was stored
-    before (a repeat). One statement, and race-free between concurrent deliveries (the ORM
-    cannot say whether an ignored-conflict row was inserted)."""
-    meta = AlertNotification._meta
-    values = {"receiver": payload["receiver"], "group_key": payload["groupKey"],
-              "status": payload["status"], "body_sha256": digest, "payload": raw,
-              "received_at": now}
-    params = [cast("Field[Any, Any]", meta.get_field(name)).get_db_prep_save(value, connection)
-              for name, value in values.items()]
-    sql = (
-        f"INSERT INTO {meta.db_table} ({', '.join(values)}) "  # noqa: S608 - model's own names
-        f"VALUES ({', '.join(['%s'] * len(values))}) "
-        "ON CONFLICT (body_sha256) DO NOTHING RETURNING id"
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        row = cursor.fetchone()
-    return row[0] if row else None
+    """Store the body unless this exact body was stored before (a repeat: None). One
+    statement, race-free between concurrent deliveries."""
+    return insert_new(AlertNotification, {
+        "receiver": payload["receiver"], "group_key": payload["groupKey"],
+        "status": payload["status"], "body_sha256": digest, "payload": raw, "received_at": now,
+    }, conflict=("body_sha256",))
 
 
 def _apply(payload: dict[str, Any], *, user: User, now: datetime) -> Outcome:

@@ -13,6 +13,7 @@ from django.utils import timezone
 from incidents.flows import locked
 from incidents.models import Incident, IncidentEvent, IncidentTicket
 from incidents.services import Timeline
+from incidents.sql import insert_new
 from tickets import services as ticket_services
 from tickets.models import Ticket, TicketEvent
 
@@ -45,6 +46,26 @@ def link_tickets(
         _ticket_events(new, TicketEvent.Kind.INCIDENT_LINKED, actor, incident, reason=reason)
         timeline.flush()
     return new
+
+
+def link_new_ticket(*, incident: Incident, ticket: Ticket, reason: str) -> bool:
+    """Link a ticket just taken in to an open incident without locking the incident row (the
+    surge detector, for every ticket of a surging key: they must not queue behind each other
+    on one row). Three INSERTs in one transaction; False when it was linked already.
+    `incident` needs its pk, reference and title only."""
+    with transaction.atomic():
+        linked = insert_new(IncidentTicket, {
+            "incident": incident.pk, "ticket": ticket.pk, "reason": reason,
+            "linked_at": timezone.now(),
+        }, conflict=("incident", "ticket"))
+        if linked is None:
+            return False
+        timeline = Timeline(incident)
+        timeline.add(IncidentEvent.Kind.TICKET_LINKED, None, reason=reason,
+                     tickets=[ticket.reference])
+        timeline.flush()
+        _ticket_events([ticket], TicketEvent.Kind.INCIDENT_LINKED, None, incident, reason=reason)
+    return True
 
 
 def unlink_ticket(*, incident: Incident, ticket: Ticket, actor: User) -> bool:

@@ -329,15 +329,20 @@ class ActionItem(models.Model):
 
 
 class SurgeCounter(models.Model):
-    """Ticket arrival counts per surge key (a category, or a subject fingerprint) in tumbling
-    windows, with an exponentially weighted baseline: constant work per ticket
-    (incidents.surge)."""
+    """Tickets counted per surge key (a category, or a subject fingerprint) in tumbling time
+    buckets, with an exponentially weighted baseline: one UPSERT per ticket and key, whatever
+    the history (incidents.surge documents the rule)."""
 
     key = models.CharField(max_length=80, primary_key=True)
-    window = models.BigIntegerField(help_text="Index of the current window since the epoch.")
-    count = models.PositiveIntegerField(default=0)
-    previous = models.PositiveIntegerField(default=0, help_text="Count of the window before.")
-    baseline = models.FloatField(default=0, help_text="Usual tickets per window (EWMA).")
+    bucket = models.BigIntegerField(help_text="Current bucket: seconds since the epoch // width.")
+    count = models.PositiveIntegerField(default=0, help_text="Tickets in the current bucket.")
+    previous = models.PositiveIntegerField(default=0, help_text="Tickets in the bucket before.")
+    baseline = models.FloatField(default=0, help_text="Usual tickets per bucket (EWMA, biased "
+                                 "towards 0 until enough buckets were seen).")
+    buckets_seen = models.PositiveIntegerField(default=0)
+    # The first ticket counted in the current / previous bucket: where a surge's tickets start.
+    first_id = models.BigIntegerField(null=True)
+    previous_first_id = models.BigIntegerField(null=True)
 
     def __str__(self) -> str:
         return self.key

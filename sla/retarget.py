@@ -69,7 +69,9 @@ def _retarget_open(
     """Lock the subject's open clocks and move those `policy` has a new target for (steps 1-5
     of retarget_ticket_clocks). Returns (the open clocks, what happened per clock)."""
     open_clocks = list(
-        SlaClock.objects.select_for_update().filter(**subject, stopped_at__isnull=True)
+        SlaClock.objects.select_for_update()
+        .filter(**subject, stopped_at__isnull=True)
+        .order_by("id")  # a stable order for the timeline's record of what moved
     )
     stages = {s.name: s for s in policy.stages} if policy is not None else {}
     changed: list[SlaClock] = []

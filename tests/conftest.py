@@ -11,6 +11,7 @@ from django.core.cache import cache
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from incidents import surge
 from tests.tickets.factories import UserFactory
 from tickets.roles import AGENT, CUSTOMER, INTEGRATION, MANAGER, sync_roles
 
@@ -20,6 +21,7 @@ def _test_settings(settings: Any) -> None:
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     settings.SECURE_SSL_REDIRECT = False  # the test client speaks plain HTTP
     cache.clear()  # throttle counters must not leak from one test into the next
+    surge.forget_cache()  # nor open surge incidents of a rolled-back test
 
 
 @pytest.fixture

@@ -12,6 +12,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from classifier import services as classifier
+from incidents import surge
 from routing import services as routing
 from sla import retarget
 from sla import services as sla
@@ -31,7 +32,8 @@ def submit_ticket(
     channel: str = Ticket.Channel.API,
     before_commit: Callable[[Ticket], None] | None = None,
 ) -> Ticket:
-    """Intake: create -> classify -> route -> start clocks, all-or-nothing.
+    """Intake: create -> classify -> route -> start clocks, all-or-nothing; then, committed,
+    it counts towards surge detection (which may link it to an incident).
     `before_commit(ticket)` runs last inside the transaction (the API renders its
     response from memory and stores its idempotency record there, so a ticket never exists
     without it)."""
@@ -67,6 +69,8 @@ def submit_ticket(
         timeline.flush()
         if before_commit:
             before_commit(ticket)
+    # After commit: the surge counters are hot rows under an outage, never held by an intake.
+    surge.observe(ticket)
     return ticket
 
 

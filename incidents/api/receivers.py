@@ -22,6 +22,7 @@ from incidents.models import Incident
 from tickets.api.fields import StrictCharField, StrictChoiceField
 from tickets.roles import INTEGRATION, MANAGER, role_of, signed_in_user
 
+ALERT_STATUSES = ["firing", "resolved"]  # also the schema's AlertStatusEnum
 # Alertmanager's "no end yet" timestamp.
 ZERO_TIME = "0001-01-01T00:00:00Z"
 
@@ -48,8 +49,8 @@ class AlertTimeField(serializers.DateTimeField):
         return super().to_internal_value(value)
 
 
-class AlertSerializer(serializers.Serializer):
-    status = serializers.ChoiceField(choices=["firing", "resolved"])
+class AlertmanagerAlertSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=ALERT_STATUSES)
     labels = StringMapField()
     annotations = StringMapField(required=False, default=dict)
     startsAt = AlertTimeField()
@@ -71,9 +72,11 @@ class AlertmanagerPayloadSerializer(serializers.Serializer):
 
     version = serializers.ChoiceField(choices=["4"])
     receiver = serializers.CharField(max_length=200)
-    status = serializers.ChoiceField(choices=["firing", "resolved"])
+    status = serializers.ChoiceField(choices=ALERT_STATUSES)
     groupKey = serializers.CharField(max_length=10_000)
-    alerts = serializers.ListField(child=AlertSerializer(), min_length=1, max_length=1000)
+    alerts = serializers.ListField(
+        child=AlertmanagerAlertSerializer(), min_length=1, max_length=1000
+    )
     groupLabels = StringMapField(required=False, default=dict)
     commonLabels = StringMapField(required=False, default=dict)
     commonAnnotations = StringMapField(required=False, default=dict)
@@ -109,7 +112,9 @@ class AlertmanagerReceiver(APIView):
         })
 
 
+# PagerDuty's severities (the schema's PagerDutySeverityEnum) -> ours.
 PD_SEVERITY = {"critical": "sev1", "error": "sev2", "warning": "sev3", "info": "sev4"}
+PD_ACTIONS = ["trigger", "acknowledge", "resolve"]
 
 
 class PagerDutyPayloadSerializer(serializers.Serializer):
@@ -127,7 +132,7 @@ class PagerDutyPayloadSerializer(serializers.Serializer):
 
 class PagerDutyEventSerializer(serializers.Serializer):
     routing_key = StrictCharField(max_length=255)
-    event_action = StrictChoiceField(choices=["trigger", "acknowledge", "resolve"])
+    event_action = StrictChoiceField(choices=PD_ACTIONS)
     dedup_key = StrictCharField(max_length=255, required=False)
     payload = PagerDutyPayloadSerializer(required=False)
     client = StrictCharField(max_length=255, required=False)

@@ -66,11 +66,13 @@ def test_it_keeps_the_create_path_to_a_fixed_number_of_queries(api, alice):
     # decision INSERT, with the assignee riding in the ticket INSERT, see
     # tests/routing/test_statements.py), 3 SLA clocks insert (all stages in one INSERT;
     # policies come from the per-process cache in sla.policies; the ticket INSERT already
-    # carries sla_due_at), 4 events insert.
+    # carries sla_due_at), 4 events insert; then, after the commit, 5 the surge detector's
+    # counter UPSERT (incidents.surge: one statement for all of the ticket's keys).
     # (Tests wrap the request's transaction in a savepoint; in production it is BEGIN ... COMMIT,
     # which Django does not log.)
     statements = [q["sql"] for q in ctx.captured_queries if "SAVEPOINT" not in q["sql"]]
-    assert len(statements) == 4, "\n".join(statements)
+    assert len(statements) == 5, "\n".join(statements)
+    assert "surgecounter" in statements[-1]
 
 
 @pytest.mark.django_db
