@@ -16,6 +16,15 @@ from tests.tickets.factories import UserFactory
 from tickets.roles import AGENT, CUSTOMER, INTEGRATION, MANAGER, sync_roles
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _plain_http_live_servers() -> None:
+    # Live test servers (session-scoped, started before any per-test setting) speak plain
+    # HTTP; production settings redirect to HTTPS.
+    from django.conf import settings as django_settings
+
+    django_settings.SECURE_SSL_REDIRECT = False
+
+
 @pytest.fixture(autouse=True)
 def _test_settings(settings: Any) -> None:
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
@@ -60,12 +69,17 @@ def ian(roles: None) -> Any:
     return _user("ian", INTEGRATION)
 
 
+def api_token(user: Any) -> str:
+    """The user's API token, as `Authorization: Token <it>` sends it."""
+    token, _ = Token.objects.get_or_create(user=user)
+    return str(token.key)
+
+
 def api_client_for(user: Any | None) -> APIClient:
     """An HTTP client authenticated the way real clients are: with the user's API token."""
     client = APIClient()
     if user is not None:
-        token, _ = Token.objects.get_or_create(user=user)
-        client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+        client.credentials(HTTP_AUTHORIZATION=f"Token {api_token(user)}")
     return client
 
 
