@@ -8,7 +8,7 @@ them, and the client reports its own CPU per request to show it was not the limi
     python bench/loadgen.py --url http://127.0.0.1:8123/api/v1/tickets/ --method POST \\
         --header "Content-Type: application/json" --body-template '{"subject": "n={n}"}' \\
         --concurrency 32 --requests 2000 --max-seconds 30 [--warmup 50] \\
-        [--unique-header "Idempotency-Key: {uuid}"] [--tokens-file FILE]
+        [--unique-header "Idempotency-Key: {uuid}"] [--tokens-file FILE] [--bodies-file FILE]
 
 prints one JSON object. `{n}` becomes a per-request counter and `{uuid}` a uuid4 hex.
 """
@@ -184,8 +184,10 @@ def build_requests(
     count: int,
     unique_header: str | None = None,
     tokens: Sequence[str] = (),
+    bodies: Sequence[str] = (),
 ) -> list[bytes]:
-    """Pre-encode `count` requests; request n gets `{n}`/`{uuid}` filled in and token n % len."""
+    """Pre-encode `count` requests; request n gets `{n}`/`{uuid}` filled in and token n % len
+    (and, given `bodies`, body n % len instead of the template)."""
     parts = urlsplit(url)
     target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
     pairs = headers.items() if isinstance(headers, Mapping) else [h.split(":", 1) for h in headers]
@@ -204,7 +206,8 @@ def build_requests(
             extra += unique_header.replace("{n}", str(n)).replace("{uuid}", u) + "\r\n"
         if tokens:
             extra += f"Authorization: Token {tokens[n % len(tokens)]}\r\n"
-        body = (body_template or "").replace("{n}", str(n)).replace("{uuid}", u).encode()
+        template = bodies[n % len(bodies)] if bodies else (body_template or "")
+        body = template.replace("{n}", str(n)).replace("{uuid}", u).encode()
         if sends_body:
             extra += f"Content-Length: {len(body)}\r\n"
         out.append((head + extra + "\r\n").encode("latin-1") + body)
@@ -230,6 +233,7 @@ def run(
     warmup: int = 0,
     unique_header: str | None = None,
     tokens: Sequence[str] = (),
+    bodies: Sequence[str] = (),
 ) -> dict[str, Any]:
     """Run a closed-loop load test; return the result dict that the CLI prints as JSON.
 
@@ -241,7 +245,7 @@ def run(
     if parts.scheme != "http":
         raise ValueError(f"only http:// URLs are supported, got {url!r}")
     n = warmup + requests
-    reqs = build_requests(url, method, headers, body_template, n, unique_header, tokens)
+    reqs = build_requests(url, method, headers, body_template, n, unique_header, tokens, bodies)
     # Resolve once, not per (re)connection.
     info = socket.getaddrinfo(parts.hostname, parts.port or 80, type=socket.SOCK_STREAM)[0]
     family, addr = info[0], info[4]
@@ -293,11 +297,14 @@ def main(argv: Sequence[str] | None = None) -> None:
     p.add_argument("--warmup", type=int, default=0)
     p.add_argument("--unique-header", default=None, help='e.g. "Idempotency-Key: {uuid}"')
     p.add_argument("--tokens-file", default=None, help="one API token per line, rotated")
+    p.add_argument("--bodies-file", default=None,
+                   help="one request body per line, rotated (instead of --body-template)")
     args = vars(p.parse_args(argv))
-    tokens_file = args.pop("tokens_file")
-    if tokens_file:
-        with open(tokens_file) as f:
-            args["tokens"] = [line.strip() for line in f if line.strip()]
+    for option, key in (("tokens_file", "tokens"), ("bodies_file", "bodies")):
+        path = args.pop(option)
+        if path:
+            with open(path) as f:
+                args[key] = [line.strip() for line in f if line.strip()]
     print(json.dumps(run(**args)))
 
 
