@@ -20,8 +20,8 @@ The rule (settings SURGE_*; README "Surge detection"):
 Cost: constant per ticket, no scan of history. tickets.flows.submit_ticket calls observe()
 after the intake committed (so the counter rows are never locked across the intake), which
 costs one UPSERT for both keys, committed without waiting for the disk on PostgreSQL (a crash
-may forget the last moments' counts: statistics, not records); linking to an open surge incident adds three INSERTs, only
-during a surge. Open surge incidents are known from a per-process cache refreshed every
+may forget the last moments' counts: statistics, not records); linking to an open surge
+incident adds three INSERTs, only during a surge. Open surge incidents are known from a per-process cache refreshed every
 SURGE_CACHE_SECONDS (a ticket may be linked to an incident resolved that long ago)."""
 
 from __future__ import annotations
@@ -137,7 +137,7 @@ def _count_sql(vendor: str, keys: int) -> str:
         values = values.replace("NULL)", "NULL::bigint)")
         head = ("WITH async AS (SELECT set_config('synchronous_commit', 'off', true)) "
                 f"INSERT INTO {table} ")
-        source = f"SELECT * FROM (VALUES {values}) AS v WHERE EXISTS (SELECT 1 FROM async)"
+        source = f"SELECT * FROM (VALUES {values}) AS v WHERE EXISTS (SELECT 1 FROM async)"  # noqa: S608
     else:
         head, source = f"INSERT INTO {table} ", f"VALUES {values}"
     return f"""{head}(key, bucket, count, previous, baseline, buckets_seen, first_id,
