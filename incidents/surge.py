@@ -21,8 +21,9 @@ Cost: constant per ticket, no scan of history. tickets.flows.submit_ticket calls
 after the intake committed (so the counter rows are never locked across the intake), which
 costs one UPSERT for both keys, committed without waiting for the disk on PostgreSQL (a crash
 may forget the last moments' counts: statistics, not records); linking to an open surge
-incident adds three INSERTs, only during a surge. Open surge incidents are known from a per-process cache refreshed every
-SURGE_CACHE_SECONDS (a ticket may be linked to an incident resolved that long ago)."""
+incident adds three INSERTs, only during a surge. Open surge incidents are known from a
+per-process cache refreshed every SURGE_CACHE_SECONDS (a ticket may be linked to an incident
+resolved that long ago)."""
 
 from __future__ import annotations
 
