@@ -107,7 +107,7 @@ def _apply(payload: dict[str, Any], *, user: User, now: datetime) -> Outcome:
         # the alerts' end on the occurrences we know, nothing else to do.
         _end_known(receiver, alerts)
         return outcome
-    timeline = Timeline(incident)
+    timeline = Timeline(incident, now)
     known = {
         (o.fingerprint, o.starts_at): o
         for o in AlertOccurrence.objects.filter(

@@ -102,7 +102,7 @@ def open_by_key(dedup_key: str) -> Incident | None:
 def _repeat(
     incident: Incident, actor: User | None, *, title: str, severity: str, now: datetime
 ) -> Incident:
-    timeline = Timeline(incident)
+    timeline = Timeline(incident, now)
     timeline.add(Kind.REPEATED, actor, title=title, severity=severity)
     timeline.flush()
     services.save_fields(incident, now=now)
@@ -127,7 +127,7 @@ def acknowledge(
     now = now or timezone.now()
     with transaction.atomic():
         incident = locked(incident)
-        timeline, fields = Timeline(incident), []
+        timeline, fields = Timeline(incident, now), []
         if incident.acknowledged_at is None:
             incident.acknowledged_at = now
             fields.append("acknowledged_at")
@@ -151,15 +151,18 @@ def acknowledge(
     return incident
 
 
-def set_commander(*, incident: Incident, actor: User, commander: User) -> Incident:
+def set_commander(
+    *, incident: Incident, actor: User, commander: User, now: datetime | None = None
+) -> Incident:
+    now = now or timezone.now()
     with transaction.atomic():
         incident = locked(incident)
         if incident.commander_id != commander.pk:
-            timeline = Timeline(incident)
+            timeline = Timeline(incident, now)
             timeline.add(Kind.COMMANDER_CHANGED, actor, old=_name(incident.commander),
                          new=commander.get_username())
             incident.commander = commander
-            services.save_fields(incident, "commander", now=timezone.now())
+            services.save_fields(incident, "commander", now=now)
             timeline.flush()
     return incident
 
@@ -174,7 +177,7 @@ def classify(
     now = now or timezone.now()
     with transaction.atomic():
         incident = locked(incident)
-        timeline, fields = Timeline(incident), []
+        timeline, fields = Timeline(incident, now), []
         changes: dict[str, Any] = {}
         if severity and severity != incident.severity:
             changes["severity"] = [incident.severity, severity]
@@ -223,7 +226,7 @@ def post_update(
             incident=incident, author=author, body=body, public=public, status=incident.status,
             created_at=now,
         )
-        timeline = Timeline(incident)
+        timeline = Timeline(incident, now)
         timeline.add(Kind.STATUS_UPDATE, author, update_id=update.pk, public=public)
         if public:
             sla.apply_events(incident_id=incident.pk, severity=incident.severity,
@@ -240,7 +243,7 @@ def mitigate(*, incident: Incident, actor: User, now: datetime | None = None) ->
     now = now or timezone.now()
     with transaction.atomic():
         incident = locked(incident)
-        timeline = Timeline(incident)
+        timeline = Timeline(incident, now)
         services.set_status(incident, Status.MITIGATED, actor, timeline, now=now,
                             kind=Kind.MITIGATED)
         sla.apply_events(incident_id=incident.pk, severity=incident.severity,
@@ -261,7 +264,7 @@ def resolve(
     now = now or timezone.now()
     with transaction.atomic():
         incident = locked(incident)
-        timeline = Timeline(incident)
+        timeline = Timeline(incident, now)
         firing = [str(a) for a in incident.alerts.filter(ends_at__isnull=True)]
         warnings = (
             [f"{len(firing)} alert(s) of its source still firing: {', '.join(firing[:5])}"]
@@ -292,7 +295,7 @@ def reopen(
         if incident.status != Status.RESOLVED:
             raise IncidentStateError(f"Only a resolved incident can be reopened, not a "
                                      f"{incident.get_status_display()} one.")
-        timeline = Timeline(incident)
+        timeline = Timeline(incident, now)
         back = Status.ACKNOWLEDGED if incident.acknowledged_at else Status.TRIGGERED
         services.set_status(incident, back, actor, timeline, now=now, kind=Kind.REOPENED,
                             reason=reason)

@@ -40,7 +40,7 @@ def link_tickets(
                             reason=reason) for t in new],
             ignore_conflicts=True,  # a racing link of the same pair: one row either way
         )
-        timeline = Timeline(incident)
+        timeline = Timeline(incident, now)
         timeline.add(IncidentEvent.Kind.TICKET_LINKED, actor, reason=reason,
                      tickets=[t.reference for t in new])
         _ticket_events(new, TicketEvent.Kind.INCIDENT_LINKED, actor, incident, reason=reason)
@@ -53,14 +53,15 @@ def link_new_ticket(*, incident: Incident, ticket: Ticket, reason: str) -> bool:
     surge detector, for every ticket of a surging key: they must not queue behind each other
     on one row). Three INSERTs in one transaction; False when it was linked already.
     `incident` needs its pk, reference and title only."""
+    now = timezone.now()
     with transaction.atomic():
         linked = insert_new(IncidentTicket, {
             "incident": incident.pk, "ticket": ticket.pk, "reason": reason,
-            "linked_at": timezone.now(),
+            "linked_at": now,
         }, conflict=("incident", "ticket"))
         if linked is None:
             return False
-        timeline = Timeline(incident)
+        timeline = Timeline(incident, now)
         timeline.add(IncidentEvent.Kind.TICKET_LINKED, None, reason=reason,
                      tickets=[ticket.reference])
         timeline.flush()
@@ -68,13 +69,16 @@ def link_new_ticket(*, incident: Incident, ticket: Ticket, reason: str) -> bool:
     return True
 
 
-def unlink_ticket(*, incident: Incident, ticket: Ticket, actor: User) -> bool:
+def unlink_ticket(
+    *, incident: Incident, ticket: Ticket, actor: User, now: datetime | None = None
+) -> bool:
+    now = now or timezone.now()
     with transaction.atomic():
         incident = locked(incident)
         removed, _ = IncidentTicket.objects.filter(incident=incident, ticket=ticket).delete()
         if not removed:
             return False
-        timeline = Timeline(incident)
+        timeline = Timeline(incident, now)
         timeline.add(IncidentEvent.Kind.TICKET_UNLINKED, actor, tickets=[ticket.reference])
         _ticket_events([ticket], TicketEvent.Kind.INCIDENT_UNLINKED, actor, incident)
         timeline.flush()

@@ -57,7 +57,7 @@ def save_postmortem(
                 [ActionItem(postmortem=postmortem, description=a.description, owner=a.owner,
                             due_date=a.due_date, done=a.done) for a in actions]
             )
-        timeline = Timeline(incident)
+        timeline = Timeline(incident, now)
         timeline.add(Kind.POSTMORTEM_SAVED, author, fields=sorted(fields),
                      actions=None if actions is None else len(actions))
         timeline.flush()
@@ -77,7 +77,7 @@ def publish_postmortem(
             postmortem.root_cause.strip()
         ):
             raise IncidentStateError("Write the post-mortem's summary and root cause first.")
-        timeline = Timeline(incident)
+        timeline = Timeline(incident, now)
         services.set_status(incident, Incident.Status.POSTMORTEM_PUBLISHED, actor, timeline,
                             now=now, kind=Kind.POSTMORTEM_PUBLISHED)
         sla.apply_events(incident_id=incident.pk, severity=incident.severity,

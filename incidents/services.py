@@ -24,14 +24,17 @@ class IncidentStateError(Exception):
 
 @dataclass
 class Timeline:
-    """Collects a flow's incident events and writes them in one INSERT at the end."""
+    """Collects a flow's incident events and writes them in one INSERT at the end. Events are
+    stamped with the flow's `now` (an integration's or a demo's past instant) when given."""
 
     incident: Incident
+    now: datetime | None = None
     events: list[IncidentEvent] = field(default_factory=list)
 
     def add(self, kind: str, actor: User | None = None, **data: Any) -> IncidentEvent:
         event = IncidentEvent(
-            incident=self.incident, kind=kind, actor=actor, data=data, created_at=timezone.now()
+            incident=self.incident, kind=kind, actor=actor, data=data,
+            created_at=self.now or timezone.now(),
         )
         self.events.append(event)
         return event
@@ -48,7 +51,7 @@ def create_incident(*, now: datetime, **fields: Any) -> tuple[Incident, Timeline
     """Insert an incident and start its timeline with a `created` event (written on flush)."""
     require_transaction("incidents.services")
     incident = Incident.objects.create(created_at=now, updated_at=now, **fields)
-    timeline = Timeline(incident)
+    timeline = Timeline(incident, now)
     timeline.add(
         Kind.CREATED, fields.get("opened_by"), source=incident.source,
         severity=incident.severity, dedup_key=incident.dedup_key,

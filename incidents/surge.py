@@ -34,6 +34,8 @@ import re
 import threading
 import time
 import unicodedata
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -189,11 +191,25 @@ def forget_cache() -> None:
         _cache.update(open={}, checked=0.0)
 
 
+_local = threading.local()
+
+
+@contextmanager
+def suspended() -> Iterator[None]:
+    """Tickets taken in inside this block are not counted (in this thread): a bulk load of
+    history, such as seed_demo's, is not an arrival rate."""
+    _local.suspended = True
+    try:
+        yield
+    finally:
+        _local.suspended = False
+
+
 def observe(ticket: Ticket, now: datetime | None = None) -> Incident | None:
     """Count a ticket just committed; link it to its key's open surge incident, or open one
     when its key surges. Returns the incident it was linked to. Never raises: surge detection
     must not fail an intake that already succeeded."""
-    if not settings.SURGE_ENABLED:
+    if not settings.SURGE_ENABLED or getattr(_local, "suspended", False):
         return None
     now = now or timezone.now()
     try:

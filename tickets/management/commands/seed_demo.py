@@ -19,6 +19,8 @@ from django.core.management.base import BaseCommand, CommandParser
 from django.utils.text import slugify
 
 from classifier.services import ensure_demo_model
+from incidents import surge
+from incidents.demo import seed_incidents
 from routing.demo import seed_team
 from tickets import flows
 from tickets.models import Category, Ticket
@@ -68,7 +70,7 @@ class Command(BaseCommand):
     ) -> None:
         sync_roles()
         staff = self._users(AGENT, [f"agent{i}" for i in range(1, agents + 1)], staff=True)
-        self._users(MANAGER, ["manager"], staff=True)
+        manager = self._users(MANAGER, ["manager"], staff=True)
         people = self._users(CUSTOMER, [f"customer{i}" for i in range(1, customers + 1)])
         rows = self._sample()
         categories = self._categories(sorted({label for _, label in rows}))
@@ -76,11 +78,13 @@ class Command(BaseCommand):
         # sample, before any ticket arrives: demo tickets are then classified and routed.
         seed_team(staff=staff, categories=categories.values(), capacity=agent_capacity)
         ensure_demo_model(SAMPLE)
-        made = self._tickets(people, rows, tickets)
+        with surge.suspended():  # a bulk load of history is not an arrival rate
+            made = self._tickets(people, rows, tickets)
+        incidents = seed_incidents(staff=staff, manager=manager[0]) if tickets else 0
         self.stdout.write(
             f"Demo data ready: {len(staff)} agents, 1 manager, {len(people)} customers, "
             f"{len(categories)} categories, {made} new tickets "
-            f"({Ticket.objects.count()} in total)."
+            f"({Ticket.objects.count()} in total), {incidents} new incidents."
         )
 
     def _users(self, role: str, names: list[str], *, staff: bool = False) -> list[Any]:
