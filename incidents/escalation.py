@@ -70,8 +70,10 @@ class IncidentEffects:
             escalation.actions["notify"] = notify
             if escalation.level >= Level.BREACH:
                 timeline.add(Kind.ESCALATED, None, **data, notify=notify)
-        for timeline in timelines.values():
-            timeline.flush()
+        # One INSERT for every incident's events of the batch.
+        IncidentEvent.objects.bulk_create(
+            [event for timeline in timelines.values() for event in timeline.events]
+        )
 
     def describe(self, subject: Incident) -> dict[str, Any]:
         return {

@@ -313,6 +313,9 @@ class Notification(models.Model):
     # A sender's lease: a second task for the same row (django-q2 redelivery) does not send
     # while the first one may still be sending.
     claimed_until = models.DateTimeField(null=True, blank=True)
+    # Which sender holds the lease: a task claims its rows in one UPDATE, then reads back those
+    # carrying its token.
+    claim_token = models.CharField(max_length=32, blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
     last_status_code = models.PositiveSmallIntegerField(null=True, blank=True)
     last_error = models.CharField(max_length=500, blank=True)

@@ -21,9 +21,11 @@ import hmac
 import http.client
 import json
 import logging
+import secrets
 import time
 import urllib.error
 import urllib.request
+from collections import Counter, defaultdict
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
@@ -35,6 +37,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django_q.tasks import async_task
 
+from sla import emails
 from sla.effects import Audience, Reached
 from sla.models import Delivery, Escalation, Notification, SlaClock, WebhookEndpoint
 
@@ -52,7 +55,7 @@ def build_notifications(
     endpoints: Callable[[], list[WebhookEndpoint]],
 ) -> list[Notification]:
     """Outbox rows for the escalations just reached (superseded warnings are not among them):
-    one email to the recipients the subject's handler chose (default: the managers) and one
+    an e-mail row per recipient the subject's handler chose (default: the managers) and one
     POST per active webhook endpoint. `describe(item)` is the subject as the payload shows it;
     `endpoints` is called lazily, at most once per batch."""
     now = timezone.now()
@@ -69,10 +72,11 @@ def build_notifications(
             "next_attempt_at": now + timedelta(seconds=settings.SLA_NOTIFY_REQUEUE_SECONDS),
         }
         recipients = item.recipients if item.recipients is not None else audience.managers()
-        if recipients:
-            rows.append(
-                Notification(channel=Notification.Channel.EMAIL, recipients=recipients, **common)
-            )
+        # One row per address: the sender groups each address's rows into one e-mail.
+        rows += [
+            Notification(channel=Notification.Channel.EMAIL, recipients=[address], **common)
+            for address in dict.fromkeys(recipients)
+        ]
         rows += [
             Notification(channel=Notification.Channel.WEBHOOK, endpoint=endpoint, **common)
             for endpoint in endpoints()
@@ -119,30 +123,69 @@ def requeue_due(*, now: datetime, limit: int = 500) -> int:
     return len(ids)
 
 
+def _claimable(now: datetime) -> Q:
+    return Q(status=Notification.Status.PENDING) & (
+        Q(claimed_until__isnull=True) | Q(claimed_until__lte=now)
+    )
+
+
+def _lease(now: datetime) -> dict[str, Any]:
+    lease = timedelta(seconds=settings.SLA_NOTIFY_LEASE_SECONDS)
+    return {
+        "claimed_until": now + lease,
+        "attempts": F("attempts") + 1,
+        "next_attempt_at": now + lease + timedelta(seconds=settings.SLA_NOTIFY_REQUEUE_SECONDS),
+    }
+
+
 def deliver(notification_id: int, *, now: datetime | None = None) -> str:
     """Send one notification if it is pending and nobody holds its lease. Returns the outcome:
     "sent", "retry", "failed" or "skipped" (not ours to send). Never raises for a delivery
     failure: that is recorded and retried."""
     now = now or timezone.now()
-    lease = timedelta(seconds=settings.SLA_NOTIFY_LEASE_SECONDS)
-    claimed = Notification.objects.filter(
-        Q(claimed_until__isnull=True) | Q(claimed_until__lte=now),
-        pk=notification_id,
-        status=Notification.Status.PENDING,
-    ).update(
-        claimed_until=now + lease,
-        attempts=F("attempts") + 1,
-        next_attempt_at=now + lease + timedelta(seconds=settings.SLA_NOTIFY_REQUEUE_SECONDS),
-    )
-    if not claimed:
+    if not Notification.objects.filter(_claimable(now), pk=notification_id).update(**_lease(now)):
         return "skipped"
     note = Notification.objects.select_related("endpoint").get(pk=notification_id)
     started = time.monotonic()
     if note.channel == Notification.Channel.EMAIL:
-        status_code, error, retry_after = _send_email(note)
+        status_code, error, retry_after = _send_email(note.recipients, [note])
     else:
         status_code, error, retry_after = _post_webhook(note, now)
     return _record(note, now, status_code, error, retry_after, time.monotonic() - started)
+
+
+def deliver_batch(notification_ids: list[int], *, now: datetime | None = None) -> dict[str, int]:
+    """Send a task's notifications: claimed together (one conditional UPDATE with a token, so
+    a redelivered task or a second sender gets none of them), each webhook POSTed on its own,
+    the e-mails grouped: one e-mail per recipient listing all of theirs. Returns the outcomes
+    counted, as deliver's."""
+    now = now or timezone.now()
+    token = secrets.token_hex(16)
+    Notification.objects.filter(_claimable(now), pk__in=notification_ids).update(
+        claim_token=token, **_lease(now)
+    )
+    claimed = list(
+        Notification.objects.select_related("endpoint")
+        .filter(pk__in=notification_ids, claim_token=token)
+        .order_by("pk")
+    )
+    outcomes: Counter[str] = Counter(skipped=len(set(notification_ids)) - len(claimed))
+    emails: dict[tuple[str, ...], list[Notification]] = defaultdict(list)
+    for note in claimed:
+        if note.channel == Notification.Channel.EMAIL:
+            emails[tuple(note.recipients)].append(note)
+            continue
+        started = time.monotonic()
+        status_code, error, retry_after = _post_webhook(note, now)
+        outcomes[_record(note, now, status_code, error, retry_after,
+                         time.monotonic() - started)] += 1
+    for recipients, notes in emails.items():
+        started = time.monotonic()
+        status_code, error, retry_after = _send_email(list(recipients), notes)
+        elapsed = (time.monotonic() - started) / len(notes)
+        for note in notes:
+            outcomes[_record(note, now, status_code, error, retry_after, elapsed)] += 1
+    return {k: v for k, v in outcomes.items() if v}
 
 
 def _record(
@@ -190,19 +233,12 @@ def backoff_seconds(attempt: int, retry_after: float | None = None) -> float:
     return min(max(base, retry_after or 0), 3600)
 
 
-def _send_email(note: Notification) -> tuple[int | None, str, float | None]:
-    payload = note.payload
-    subject = payload["subject"]
-    what = subject.get("reference") or f"{subject['type']} {subject['id']}"
-    title = {"sla.warning": "due soon", "sla.breach": "breached",
-             "sla.escalation": "still overdue, escalated"}.get(payload["event"], payload["event"])
+def _send_email(
+    recipients: list[str], notes: list[Notification]
+) -> tuple[int | None, str, float | None]:
+    subject, body = emails.render([note.payload for note in notes])
     try:
-        send_mail(
-            f"[SLA] {what}: {payload['stage']} {title}",
-            json.dumps(payload, indent=2, sort_keys=True),
-            settings.DEFAULT_FROM_EMAIL,
-            note.recipients,
-        )
+        send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, recipients)
     except Exception as exc:  # any mail failure is retried like a network error
         return None, f"{exc.__class__.__name__}: {exc}", None
     return None, "", None

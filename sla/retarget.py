@@ -6,6 +6,7 @@ sla.services documents (subject, then its clocks)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -14,7 +15,7 @@ from django.utils import timezone
 from sla.calendar import add_business_time, business_time_between
 from sla.models import SlaClock, SlaPolicy
 from sla.policies import CachedPolicy, policy_for
-from sla.services import MUTABLE_FIELDS, State, reschedule, sync_ticket_due, whole_seconds
+from sla.services import MUTABLE_FIELDS, State, earliest_due, reschedule, whole_seconds
 from sla.targets import StageTarget
 from tickets.models import Ticket
 
@@ -44,11 +45,34 @@ def retarget_ticket_clocks(
     and deadline it had). Returns what happened per clock, JSON-ready, for the timeline.
     Idempotent: clocks already on the selected policy's target are left alone."""
     now = now or timezone.now()
-    policy = policy_for(
-        kind=SlaPolicy.Kind.TICKET, priority=ticket.priority, category_id=ticket.category_id
-    )
-    open_clocks, records = _retarget_open({"ticket": ticket}, policy, reason=reason, now=now)
-    sync_ticket_due(ticket, open_clocks)
+    due = ticket.sla_due_at
+    records = retarget_tickets([ticket], reasons={ticket.pk: reason}, now=now)[ticket.pk]
+    if ticket.sla_due_at != due:  # as sla.services.sync_ticket_due
+        Ticket.objects.filter(pk=ticket.pk).update(sla_due_at=ticket.sla_due_at)
+    return records
+
+
+def retarget_tickets(
+    tickets: Sequence[Ticket], *, reasons: dict[int, str], now: datetime
+) -> dict[int, list[dict[str, Any]]]:
+    """retarget_ticket_clocks for many tickets at once (the watcher's breach bumps): one
+    SELECT ... FOR UPDATE for all their open clocks and one UPDATE for those that moved, the
+    same rules per clock. Sets each ticket's sla_due_at in memory for the caller to save with
+    its other changes. Returns what happened per clock, by ticket id."""
+    clocks: dict[int, list[SlaClock]] = {t.pk: [] for t in tickets}
+    for clock in _locked_open(ticket__in=list(clocks)):
+        clocks[clock.ticket_id].append(clock)  # type: ignore[index]  # ticket clocks
+    changed: list[SlaClock] = []
+    records: dict[int, list[dict[str, Any]]] = {}
+    for ticket in tickets:
+        policy = policy_for(
+            kind=SlaPolicy.Kind.TICKET, priority=ticket.priority, category_id=ticket.category_id
+        )
+        moved, records[ticket.pk] = _retarget_all(clocks[ticket.pk], policy,
+                                                  reason=reasons[ticket.pk], now=now)
+        changed += moved
+        ticket.sla_due_at = earliest_due(clocks[ticket.pk])
+    _save(changed)
     return records
 
 
@@ -59,20 +83,27 @@ def retarget_incident_clocks(
     policy, by the same rules as retarget_ticket_clocks (the incident row is locked)."""
     now = now or timezone.now()
     policy = policy_for(kind=SlaPolicy.Kind.INCIDENT, priority=severity, category_id=None)
-    _, records = _retarget_open({"incident_id": incident_id}, policy, reason=reason, now=now)
+    changed, records = _retarget_all(_locked_open(incident_id=incident_id), policy,
+                                     reason=reason, now=now)
+    _save(changed)
     return records
 
 
-def _retarget_open(
-    subject: dict[str, Any], policy: CachedPolicy | None, *, reason: str, now: datetime
-) -> tuple[list[SlaClock], list[dict[str, Any]]]:
-    """Lock the subject's open clocks and move those `policy` has a new target for (steps 1-5
-    of retarget_ticket_clocks). Returns (the open clocks, what happened per clock)."""
-    open_clocks = list(
+def _locked_open(**subject: Any) -> list[SlaClock]:
+    """The subjects' open clocks, locked (FOR UPDATE, after the subject row: the lock order of
+    sla.services), in a stable order for the timeline's record of what moved."""
+    return list(
         SlaClock.objects.select_for_update()
         .filter(**subject, stopped_at__isnull=True)
-        .order_by("id")  # a stable order for the timeline's record of what moved
+        .order_by("id")
     )
+
+
+def _retarget_all(
+    open_clocks: list[SlaClock], policy: CachedPolicy | None, *, reason: str, now: datetime
+) -> tuple[list[SlaClock], list[dict[str, Any]]]:
+    """Move the clocks `policy` has a new target for, in memory (steps 2-4 of
+    retarget_ticket_clocks). Returns (the clocks moved, what happened per clock)."""
     stages = {s.name: s for s in policy.stages} if policy is not None else {}
     changed: list[SlaClock] = []
     records: list[dict[str, Any]] = []
@@ -87,11 +118,14 @@ def _retarget_open(
             continue
         records.append(_retarget(clock, policy, stage, reason=reason, now=now))
         changed.append(clock)
+    return changed, records
+
+
+def _save(changed: list[SlaClock]) -> None:
     if changed:
         SlaClock.objects.bulk_update(
             changed, [*MUTABLE_FIELDS, "policy_id", "policy_name", "target_seconds", "snapshot"]
         )
-    return open_clocks, records
 
 
 def _is_breached(clock: SlaClock, now: datetime) -> bool:

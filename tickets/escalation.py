@@ -6,8 +6,8 @@ services, routing and the clocks the way the flows do:
   assigned (the ticket is already first in the queue, but someone must know);
 - breach: `sla_breached`, the priority one step up (once per ticket per batch) and `escalated`;
   the raised priority re-targets the ticket's running clocks exactly like an agent's priority
-  change (tickets.flows.edit_ticket): the same sla.retarget.retarget_ticket_clocks, so a
-  bump by the watcher and by a person mean the same thing. Managers and the assignee are told;
+  change (tickets.flows.edit_ticket): the same rules (sla.retarget), so a bump by the watcher
+  and by a person mean the same thing. Managers and the assignee are told;
 - second level: reassignment to a higher tier through routing, or the on-call page when
   nobody of that tier has room.
 
@@ -84,12 +84,20 @@ class TicketEffects:
                 escalation.actions.update(actions)
                 item.recipients = audience.oncall()
         if bumps:
+            # The raised priorities' targets for the tickets' running clocks, all at once.
+            moved = retarget.retarget_tickets(
+                [ticket for ticket, _, _ in bumps.values()],
+                reasons={pk: f"{reason}: priority {old} -> {ticket.priority}"
+                         for pk, (ticket, old, reason) in bumps.items()},
+                now=now,
+            )
             services.save_priorities([ticket for ticket, _, _ in bumps.values()], now=now)
-            for ticket, old, reason in bumps.values():
-                _retarget(ticket, f"{reason}: priority {old} -> {ticket.priority}",
-                          timelines[ticket.pk], now)
-        for timeline in timelines.values():
-            timeline.flush()
+            for pk, records in moved.items():
+                _note_moves(timelines[pk], records)
+        # One INSERT for every ticket's events of the batch.
+        TicketEvent.objects.bulk_create(
+            [event for timeline in timelines.values() for event in timeline.events]
+        )
 
     def describe(self, subject: Ticket) -> dict[str, Any]:
         return {
@@ -99,13 +107,11 @@ class TicketEffects:
         }
 
 
-def _retarget(ticket: Ticket, reason: str, timeline: services.Timeline, now: datetime) -> None:
-    """The raised priority's targets for the ticket's running clocks; what moved is noted on
-    the priority_changed event, as an agent's change notes it."""
-    moved = retarget.retarget_ticket_clocks(ticket=ticket, reason=reason, now=now)
+def _note_moves(timeline: services.Timeline, records: list[dict[str, Any]]) -> None:
+    """What the bump moved goes on its priority_changed event, as an agent's change notes it."""
     changed = [e for e in timeline.events if e.kind == Kind.PRIORITY_CHANGED]
-    if moved and changed:
-        changed[-1].data["sla"] = moved
+    if records and changed:
+        changed[-1].data["sla"] = records
 
 
 def _reassign(ticket: Ticket, clock: SlaClock) -> dict[str, Any]:

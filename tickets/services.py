@@ -193,15 +193,13 @@ def change_priority(
 
 
 def save_priorities(tickets: list[Ticket], *, now: datetime) -> None:
-    """Write priorities already set on the tickets in memory, one UPDATE per priority (the SLA
-    watcher's batch of breach bumps); their events are the caller's (it orders them)."""
+    """Write the priorities (and the SLA due times that follow from them) already set on the
+    tickets in memory, in one UPDATE for all: the SLA watcher's batch of breach bumps. Their
+    events are the caller's (it orders them)."""
     require_transaction()
-    ids: dict[str, list[int]] = {}
     for ticket in tickets:
         ticket.updated_at = now
-        ids.setdefault(ticket.priority, []).append(ticket.pk)
-    for priority, pks in ids.items():
-        Ticket.objects.filter(pk__in=pks).update(priority=priority, updated_at=now)
+    Ticket.objects.bulk_update(tickets, ["priority", "updated_at", "sla_due_at"])
 
 
 def set_category(

@@ -82,7 +82,8 @@ def test_a_breach_raises_priority_notifies_managers_and_records_it(assigned, agn
     assert kinds(assigned)[-3:] == ["sla_breached", "priority_changed", "escalated"]
     breach = Escalation.objects.get(level=2)
     assert breach.actions == {"notify": "managers", "priority": ["normal", "high"]}
-    assert [m.to for m in mail_about("breached")] == [sorted([agnes.email, max_manager.email])]
+    # One e-mail per recipient.
+    assert sorted(m.to for m in mail_about("breached")) == [[agnes.email], [max_manager.email]]
 
 
 def test_a_breach_bump_retargets_the_other_clocks_like_an_agents_priority_change(assigned):
@@ -280,3 +281,43 @@ def test_a_stopped_clock_is_not_escalated(assigned, agnes):
     sweep(later(hours=5))
 
     assert not Escalation.objects.filter(clock__stage="first_response").exists()
+
+
+def test_a_burst_is_one_readable_email_per_recipient(alice, agnes, max_manager, frozen, settings):
+    settings.SURGE_ENABLED = False  # ten identical tickets at once would also be a surge
+    settings.SITE_URL = "https://support.example.com"
+    tickets = [submit(alice) for _ in range(10)]
+    for ticket in tickets:
+        ticket.assignee = agnes
+        ticket.save(update_fields=["assignee"])
+    sweep(later(hours=2))  # ten warnings overtaken by ten breaches, in one batch
+    deliver_all()
+
+    assert sorted(m.to for m in mail.outbox) == [[agnes.email], [max_manager.email]]
+    email = mail.outbox[0]
+    assert email.subject == "[SLA] 10 breached"
+    for ticket in tickets:
+        assert f'BREACHED: {ticket.reference} "Printer on fire"' in email.body
+        assert f"https://support.example.com/admin/tickets/ticket/{ticket.pk}/change/" in (
+            email.body)
+    assert "first response was due 2026-03-02 11:00 UTC" in email.body
+    assert "priority raised normal -> high" in email.body
+
+
+def test_a_single_escalation_names_the_ticket_in_the_subject(assigned):
+    sweep(later(minutes=96))
+    deliver_all()
+
+    assert mail.outbox[0].subject == (
+        f"[SLA] {assigned.reference} first response due soon: Printer on fire")
+
+
+def test_a_redelivered_batch_task_sends_nothing_twice(assigned, max_manager):
+    sweep(later(hours=2))
+    ids = list(Notification.objects.values_list("pk", flat=True))
+
+    first = send_notifications(ids)
+    again = send_notifications(ids)  # django-q2 at least once
+
+    assert first == {"sent": len(ids)} and again == {"skipped": len(ids)}
+    assert len(mail.outbox) == 2  # agnes and max, once each
