@@ -33,7 +33,7 @@ from django.utils import timezone
 from incidents import flows
 from incidents.models import AlertNotification, AlertOccurrence, Incident, IncidentEvent
 from incidents.services import Timeline
-from incidents.sql import insert_new
+from tickets.sql import bulk_set, insert_new
 
 Kind = IncidentEvent.Kind
 
@@ -136,8 +136,7 @@ def _apply(payload: dict[str, Any], *, user: User, now: datetime) -> Outcome:
             timeline.add(Kind.ALERT_RESOLVED, None, alert=name, fingerprint=alert["fingerprint"])
             outcome.resolved.append(name)
     AlertOccurrence.objects.bulk_create(new, ignore_conflicts=True)
-    if ended:
-        AlertOccurrence.objects.bulk_update(ended, ["ends_at"])
+    bulk_set(ended, ["ends_at"])
     timeline.flush()
     if payload["status"] == "resolved" and incident.is_open:
         # The group is over: alerts that resolved in earlier notifications are already ended,

@@ -13,9 +13,9 @@ from django.utils import timezone
 from incidents.flows import locked
 from incidents.models import Incident, IncidentEvent, IncidentTicket
 from incidents.services import Timeline
-from incidents.sql import insert_new
 from tickets import services as ticket_services
 from tickets.models import Ticket, TicketEvent
+from tickets.sql import insert_new
 
 
 def link_tickets(

@@ -18,6 +18,7 @@ from sla.policies import CachedPolicy, policy_for
 from sla.services import MUTABLE_FIELDS, State, earliest_due, reschedule, whole_seconds
 from sla.targets import StageTarget
 from tickets.models import Ticket
+from tickets.sql import bulk_set
 
 
 def retarget_ticket_clocks(
@@ -122,10 +123,8 @@ def _retarget_all(
 
 
 def _save(changed: list[SlaClock]) -> None:
-    if changed:
-        SlaClock.objects.bulk_update(
-            changed, [*MUTABLE_FIELDS, "policy_id", "policy_name", "target_seconds", "snapshot"]
-        )
+    bulk_set(changed, [*MUTABLE_FIELDS, "policy_id", "policy_name", "target_seconds",
+                       "snapshot"])
 
 
 def _is_breached(clock: SlaClock, now: datetime) -> bool:

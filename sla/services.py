@@ -28,6 +28,7 @@ from sla.policies import CachedPolicy, policy_for
 from sla.targets import StageTarget
 from tickets.models import Ticket
 from tickets.services import Timeline
+from tickets.sql import bulk_set
 
 State = SlaClock.State
 
@@ -184,8 +185,7 @@ def apply_events(
             if clock.pk:
                 changed[clock.pk] = clock
         created += _starting(event, subject, [*open_clocks, *created], severity, ticket, now)
-    if changed:
-        SlaClock.objects.bulk_update(changed.values(), MUTABLE_FIELDS)
+    bulk_set(list(changed.values()), MUTABLE_FIELDS)
     if created:
         SlaClock.objects.bulk_create(created)
     if ticket is not None:

@@ -39,6 +39,7 @@ from django_q.tasks import async_task
 from sla.effects import Audience, Reached, handler_for
 from sla.models import Escalation, Notification, SlaClock, WebhookEndpoint
 from sla.notifications import build_notifications, requeue_due
+from tickets.sql import bulk_set
 
 log = logging.getLogger(__name__)
 Level = SlaClock.Level
@@ -121,7 +122,7 @@ def escalate_batch(
                     reached[kind].append(Reached(clock, escalation, subject))
         # The clocks first: a handler's effects may re-read and move the subject's other clocks
         # (a ticket's priority bump re-targets them), which must see these levels.
-        SlaClock.objects.bulk_update(changed, ["level", "state", "breached_at", "next_check_at"])
+        bulk_set(changed, ["level", "state", "breached_at", "next_check_at"])
         audience, endpoints = Audience(), _Endpoints()
         summaries: dict[int, dict[str, Any]] = {}
         for kind, items in reached.items():

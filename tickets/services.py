@@ -19,6 +19,7 @@ from django.db import connection
 from django.utils import timezone
 
 from tickets.models import STATUS_TRANSITIONS, Category, Comment, Ticket, TicketEvent
+from tickets.sql import bulk_set
 
 Kind = TicketEvent.Kind
 
@@ -199,7 +200,7 @@ def save_priorities(tickets: list[Ticket], *, now: datetime) -> None:
     require_transaction()
     for ticket in tickets:
         ticket.updated_at = now
-    Ticket.objects.bulk_update(tickets, ["priority", "updated_at", "sla_due_at"])
+    bulk_set(tickets, ["priority", "updated_at", "sla_due_at"])
 
 
 def set_category(
