@@ -26,7 +26,6 @@ import socket
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -146,8 +145,7 @@ def main() -> int:
     seconds = args.minutes * 60
     total = int(args.rate * seconds)
 
-    with ingest.throwaway_database(args.admin_db_url) as db_url, \
-            tempfile.TemporaryDirectory() as tmp:
+    with ingest.throwaway_database(args.admin_db_url) as db_url:
         env = {**os.environ, "DATABASE_URL": db_url, "DJANGO_DEBUG": "false",
                "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
                "DJANGO_SECURE_SSL_REDIRECT": "false", "API_THROTTLE_USER": "1000000/min",
