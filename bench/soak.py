@@ -33,11 +33,6 @@ from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 PY = sys.executable
-BODY = (
-    '{"subject": "Laptop {n} will not boot", "description": "my laptop shows a black screen '
-    'after the logo since the update yesterday, tried restarting, request {n}", '
-    '"priority": "normal"}'
-)
 
 
 def _sibling(name: str) -> Any:
@@ -170,7 +165,7 @@ def main() -> int:
             ingest.wait_ready(f"http://127.0.0.1:{port}/healthz")
             url = f"http://127.0.0.1:{port}/api/v1/tickets/"
             requests = loadgen.build_requests(url, "POST", ["Content-Type: application/json"],
-                                              BODY, total, tokens=tokens)
+                                              ingest.BODY, total, tokens=tokens)
 
             def sample(at: float) -> None:
                 window = [r for r in results if at - args.window <= r[0] < at]
