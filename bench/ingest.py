@@ -66,17 +66,17 @@ def manage(env: dict[str, str], *args: str) -> str:
 def make_tokens(env: dict[str, str], count: int) -> list[str]:
     script = f"""
 from django.contrib.auth.models import Group, User
-from rest_framework.authtoken.models import Token
+from tickets.api.authentication import issue_token
 from tickets.roles import sync_roles
 sync_roles()
 group = Group.objects.get(name="customer")
 for i in range({count}):
     user, _ = User.objects.get_or_create(username=f"bench{{i}}")
     user.groups.add(group)
-    print(Token.objects.get_or_create(user=user)[0].key)
+    print(issue_token(user)[1])
 """
     # `shell` may print a banner line ("N objects imported automatically"): keep tokens only.
-    return [w for w in manage(env, "shell", "-c", script).split() if len(w) == 40]
+    return [w for w in manage(env, "shell", "-c", script).split() if len(w) == 64]
 
 
 def wait_ready(url: str, timeout: float = 30) -> None:

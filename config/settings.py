@@ -4,6 +4,7 @@ typo such as DJANGO_DEBUG=ture fails at start-up instead of silently meaning Fal
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -37,7 +38,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
-    "rest_framework.authtoken",
+    "knox",
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_q",
@@ -149,6 +150,14 @@ REST_FRAMEWORK = {
     # local-memory cache: set CACHE_URL=redis://... to share the count between workers).
     "DEFAULT_THROTTLE_RATES": {"user": env.str("API_THROTTLE_USER", default="120/min")},
     "NUM_PROXIES": env.int("API_NUM_PROXIES", default=0),
+}
+
+# API tokens (django-rest-knox, read by tickets/api/authentication.py): stored as SHA-512
+# digests, one row per token (revoke with `manage.py revoke_api_tokens`), expiring.
+REST_KNOX = {
+    "TOKEN_TTL": timedelta(days=env.int("API_TOKEN_TTL_DAYS", default=90)),
+    "AUTH_HEADER_PREFIX": "Token",
+    "AUTO_REFRESH": False,  # a refresh would be a write on every request's hot path
 }
 
 SPECTACULAR_SETTINGS = {

@@ -8,11 +8,11 @@ from typing import Any
 import pytest
 from django.contrib.auth.models import Group
 from django.core.cache import cache
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from incidents import surge
 from tests.tickets.factories import UserFactory
+from tickets.api.authentication import issue_token
 from tickets.roles import AGENT, CUSTOMER, INTEGRATION, MANAGER, sync_roles
 
 
@@ -70,9 +70,10 @@ def ian(roles: None) -> Any:
 
 
 def api_token(user: Any) -> str:
-    """The user's API token, as `Authorization: Token <it>` sends it."""
-    token, _ = Token.objects.get_or_create(user=user)
-    return str(token.key)
+    """A new API token for the user, as `Authorization: Token <it>` sends it (only its digest
+    is stored, so each call issues one)."""
+    _, token = issue_token(user)
+    return token
 
 
 def api_client_for(user: Any | None) -> APIClient:

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 from django.core.management import call_command
-from rest_framework.authtoken.models import Token
+from django.contrib.auth.models import User
 
 from tickets.roles import STAFF_ROLES
 
@@ -35,14 +35,3 @@ def test_it_serves_interactive_docs(api, alice):
     assert b"swagger" in resp.content.lower()
 
 
-@pytest.mark.django_db
-@pytest.mark.parametrize("role", ["customer", "agent", "manager", "integration"])
-def test_it_creates_an_api_user_and_prints_the_token_last(role, capsys):
-    call_command("create_api_user", f"u-{role}", "--role", role)
-    call_command("create_api_user", f"u-{role}", "--role", role)  # reuse, same token
-
-    lines = capsys.readouterr().out.strip().splitlines()
-    token = Token.objects.get(user__username=f"u-{role}")
-    assert lines[-1] == token.key and lines[1] == token.key
-    assert token.user.groups.get().name == role
-    assert token.user.is_staff == (role in STAFF_ROLES)

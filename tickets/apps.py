@@ -26,6 +26,11 @@ class TicketsConfig(AppConfig):
             "func": "tickets.api.idempotency.purge_expired",
             "schedule_type": "H",
         },
+        {
+            "name": "tickets.purge_expired_tokens",
+            "func": "tickets.api.authentication.purge_expired_tokens",
+            "schedule_type": "H",
+        },
     ]
 
     def ready(self) -> None:

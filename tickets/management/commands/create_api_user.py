@@ -6,13 +6,17 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand, CommandParser
 from django.db import transaction
-from rest_framework.authtoken.models import Token
 
+from tickets.api.authentication import issue_token
 from tickets.roles import ROLES, STAFF_ROLES, sync_roles
 
 
 class Command(BaseCommand):
-    help = "Create (or reuse) a user with a role and print its API token on the last line."
+    help = (
+        "Create (or reuse) a user with a role, issue a new API token and print it on the last "
+        "line. Only a digest is stored: the token is shown this once. Earlier tokens stay valid "
+        "until they expire or are revoked (revoke_api_tokens)."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("username")
@@ -31,7 +35,8 @@ class Command(BaseCommand):
         user.is_staff = role in STAFF_ROLES
         user.save()
         user.groups.set([Group.objects.get(name=role)])
-        token, _ = Token.objects.get_or_create(user=user)
+        row, token = issue_token(user)
         verb = "Created" if created else "Reused"
-        self.stdout.write(f"{verb} {role} {username!r}. API token:")
-        self.stdout.write(token.key)
+        expires = f"expires {row.expiry:%Y-%m-%d %H:%M} UTC" if row.expiry else "never expires"
+        self.stdout.write(f"{verb} {role} {username!r}. New API token ({expires}):")
+        self.stdout.write(token)
