@@ -75,12 +75,17 @@ class TicketAdminForm(forms.ModelForm):
         required=False, label="Assign even if over capacity (recorded)"
     )
 
+    # Set per request by TicketAdmin.get_form: only managers may assign over capacity.
+    may_overbook = False
+
     class Meta:
         model = Ticket
         fields = ["priority", "category", "assignee"]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        if not self.may_overbook:  # a posted tick is ignored, not just hidden
+            self.fields.pop("assign_over_capacity", None)
         if "assignee" in self.fields:  # only users with an agent profile take tickets
             field = self.fields["assignee"]
             # A foreign key's form field always has a queryset.
@@ -93,14 +98,27 @@ class TicketAdminForm(forms.ModelForm):
         if user is not None and user.pk != self.instance.assignee_id and self.instance.is_open:
             profile = AgentProfile.objects.filter(user=user).first()
             full = profile is not None and profile.load >= profile.capacity
-            if full and not data.get("assign_over_capacity"):
+            if full and not self.may_overbook:
                 assert profile is not None  # implied by full; for the message below
+                self.add_error(
+                    "assignee",
+                    f"{user} is at capacity ({profile.load}/{profile.capacity}): only a "
+                    "manager can assign over capacity.",
+                )
+            elif full and not data.get("assign_over_capacity"):
+                assert profile is not None
                 self.add_error(
                     "assign_over_capacity",
                     f"{user} is at capacity ({profile.load}/{profile.capacity}): tick to assign "
                     "anyway.",
                 )
         return data
+
+
+def may_overbook(request: HttpRequest) -> bool:
+    """Assigning over capacity is a manager's call: who may change agents' capacity
+    (routing.change_agentprofile, the manager role) may exceed it; agents may not, for anyone."""
+    return request.user.has_perm("routing.change_agentprofile")
 
 
 class TriageQueueFilter(admin.SimpleListFilter):
@@ -173,6 +191,22 @@ class TicketAdmin(admin.ModelAdmin):
     @admin.display(description="SLA clocks")
     def sla_clocks(self, ticket: Ticket) -> str:
         return render_clocks(ticket)
+
+    def get_form(self, request: HttpRequest, obj: Any = None, change: bool = False,
+                 **kwargs: Any) -> Any:
+        form = super().get_form(request, obj, change=change, **kwargs)
+        form.may_overbook = may_overbook(request)  # a fresh class per request
+        return form
+
+    def get_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        fields = super().get_fields(request, obj)
+        if may_overbook(request):
+            return fields
+        return [
+            tuple(f for f in row if f != "assign_over_capacity") if isinstance(row, tuple)
+            else row
+            for row in fields
+        ]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # tickets arrive through the API (and its intake flow)

@@ -97,9 +97,9 @@ def admin_post(client, ticket, **extra):
 
 
 @pytest.mark.django_db
-def test_it_asks_for_confirmation_in_the_admin(client, ticket, agnes):
+def test_it_asks_a_manager_for_confirmation_in_the_admin(client, ticket, max_manager):
     full = make_agent("full", {"network": 3}, capacity=1, load=1)
-    client.force_login(agnes)
+    client.force_login(max_manager)
 
     refused = admin_post(client, ticket, assignee=full.user_id)
     confirmed = admin_post(client, ticket, assignee=full.user_id, assign_over_capacity="on")
@@ -108,7 +108,35 @@ def test_it_asks_for_confirmation_in_the_admin(client, ticket, agnes):
     assert confirmed.status_code == 302
     ticket.refresh_from_db()
     assert ticket.assignee_id == full.user_id
-    assert RoutingDecision.objects.get(ticket=ticket).actor == agnes
+    decision = RoutingDecision.objects.get(ticket=ticket)
+    assert decision.actor == max_manager and decision.over_capacity
+
+
+@pytest.mark.django_db
+def test_an_agent_cannot_assign_over_capacity_even_when_ticking(client, ticket, agnes):
+    full = make_agent("full", {"network": 3}, capacity=1, load=1)
+    client.force_login(agnes)
+
+    form = client.get(f"/admin/tickets/ticket/{ticket.pk}/change/").content.decode()
+    ticked = admin_post(client, ticket, assignee=full.user_id, assign_over_capacity="on")
+
+    assert 'name="assign_over_capacity"' not in form
+    assert ticked.status_code == 200
+    assert "only a manager can assign over capacity" in ticked.content.decode()
+    ticket.refresh_from_db()
+    full.refresh_from_db()
+    assert ticket.assignee_id is None and full.load == 1
+    assert not RoutingDecision.objects.filter(ticket=ticket).exists()
+
+
+@pytest.mark.django_db
+def test_an_agent_still_assigns_within_capacity_in_the_admin(client, ticket, agnes):
+    roomy = make_agent("roomy", {"network": 3}, capacity=2, load=1)
+    client.force_login(agnes)
+
+    assert admin_post(client, ticket, assignee=roomy.user_id).status_code == 302
+    ticket.refresh_from_db()
+    assert ticket.assignee_id == roomy.user_id
 
 
 @pytest.mark.django_db
