@@ -11,8 +11,11 @@ class SlaConfig(AppConfig):
     verbose_name = "SLA"
     default_auto_field = "django.db.models.BigAutoField"
 
+    # One rule for the admin and the API: cross-ticket SLA data (the clock list, the breach
+    # report, escalations) is for managers; agents see the clocks of a ticket where they work on
+    # it (the ticket's admin page, GET /api/v1/tickets/{id}/), not lists of everyone's breaches.
     role_permissions = {
-        "agent": ["view_slaclock", "view_escalation"],
+        "agent": [],
         "manager": [
             "view_slaclock", "view_breach", "view_escalation", "view_slapolicy", "add_slapolicy",
             "change_slapolicy", "view_webhookendpoint", "add_webhookendpoint",

@@ -2,7 +2,9 @@
 /api/v1/sla/breaches.csv (or ?format=csv; streamed, all matching rows).
 
 Managers only: the report compares people's and teams' performance; agents see the clocks of
-each ticket on its detail view instead, so they get 403 here (as do customers/integrations)."""
+each ticket on its detail view instead, so they get 403 here (as do customers/integrations).
+The admin applies the same rule (sla/apps.py role_permissions: agents have no SLA list
+permission)."""
 
 from __future__ import annotations
 
