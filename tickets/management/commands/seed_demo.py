@@ -1,14 +1,19 @@
 """Demo data on any database, idempotent: running it again adds nothing that is already there.
 
-Staff and customers with known demo passwords, the categories of the shipped ticket sample, and
+Staff and customers, the categories of the shipped ticket sample, and
 a few hundred tickets submitted through the real intake flow (so they are classified, routed
 and clocked exactly as API tickets are). Descriptions are real (CC0) support tickets from
-classifier/data; subjects are readable ones made up per category."""
+classifier/data; subjects are readable ones made up per category.
+
+Passwords: with DJANGO_DEBUG on (the demo) new users get the known DEMO_PASSWORD that dev.py
+prints. Otherwise a database may be reachable by others, so each new user gets a random password,
+printed once, unless `--i-know` asks for the known one anyway."""
 
 from __future__ import annotations
 
 import csv
 import random
+import secrets
 from pathlib import Path
 from typing import Any
 
@@ -58,6 +63,11 @@ class Command(BaseCommand):
         parser.add_argument("--customers", type=int, default=20)
         parser.add_argument("--agents", type=int, default=6)
         parser.add_argument("--agent-capacity", type=int, default=10)
+        parser.add_argument(
+            "--i-know",
+            action="store_true",
+            help=f"use the known password {DEMO_PASSWORD!r} even with DEBUG off",
+        )
 
     def handle(
         self,
@@ -66,8 +76,11 @@ class Command(BaseCommand):
         customers: int,
         agents: int,
         agent_capacity: int,
+        i_know: bool = False,
         **options: Any,
     ) -> None:
+        self.known_password = settings.DEBUG or i_know
+        self.generated: list[tuple[str, str]] = []
         sync_roles()
         staff = self._users(AGENT, [f"agent{i}" for i in range(1, agents + 1)], staff=True)
         manager = self._users(MANAGER, ["manager"], staff=True)
@@ -86,6 +99,10 @@ class Command(BaseCommand):
             f"{len(categories)} categories, {made} new tickets "
             f"({Ticket.objects.count()} in total), {incidents} new incidents."
         )
+        if self.generated:
+            self.stdout.write("New users' passwords (shown once; DEBUG is off):")
+            for name, password in self.generated:
+                self.stdout.write(f"  {name} {password}")
 
     def _users(self, role: str, names: list[str], *, staff: bool = False) -> list[Any]:
         group = Group.objects.get(name=role)
@@ -95,7 +112,11 @@ class Command(BaseCommand):
                 username=name, defaults={"email": f"{name}@example.com", "is_staff": staff}
             )
             if created:
-                user.set_password(DEMO_PASSWORD)
+                password = DEMO_PASSWORD
+                if not self.known_password:
+                    password = secrets.token_urlsafe(12)
+                    self.generated.append((name, password))
+                user.set_password(password)
                 user.save(update_fields=["password"])
             user.groups.add(group)
             users.append(user)
