@@ -15,7 +15,7 @@ def healthz(request: HttpRequest) -> JsonResponse:
     the web process can still take tickets, and a load balancer that stopped routing to every
     web node because a separate background process died would turn a late-escalation problem
     into a full outage. Monitors and the watcher's supervisor ask `/healthz?require=sla_watcher`,
-    which answers 503 when the watcher is stale or has never run (RELIABILITY R6)."""
+    which answers 503 when the watcher is stale or has never run (../shared/RELIABILITY.md, R6)."""
     checks: dict[str, str] = {}
     try:
         with connection.cursor() as cursor:

@@ -299,3 +299,11 @@ SLA_NOTIFY_REQUEUE_SECONDS = env.int("SLA_NOTIFY_REQUEUE_SECONDS", default=30)
 SLA_WEBHOOK_TIMEOUT_SECONDS = env.float("SLA_WEBHOOK_TIMEOUT_SECONDS", default=10.0)
 SLA_WEBHOOK_MAX_ATTEMPTS = env.int("SLA_WEBHOOK_MAX_ATTEMPTS", default=6)
 SLA_WEBHOOK_BACKOFF_SECONDS = env.int("SLA_WEBHOOK_BACKOFF_SECONDS", default=30)
+# A send must end within its lease (or a second sender may claim and send it again) and within
+# the django-q2 task timeout (or the worker is killed mid-send): refuse a timeout that cannot.
+if not 0 < SLA_WEBHOOK_TIMEOUT_SECONDS < min(SLA_NOTIFY_LEASE_SECONDS, Q_CLUSTER["timeout"]):
+    raise ImproperlyConfigured(
+        f"SLA_WEBHOOK_TIMEOUT_SECONDS={SLA_WEBHOOK_TIMEOUT_SECONDS} must be above 0 and below "
+        f"SLA_NOTIFY_LEASE_SECONDS ({SLA_NOTIFY_LEASE_SECONDS}) and Q_TIMEOUT "
+        f"({Q_CLUSTER['timeout']})."
+    )

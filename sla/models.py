@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import secrets
 from datetime import datetime, timedelta
-from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import models
@@ -157,7 +156,7 @@ class SlaClock(models.Model):
             ),
         ]
         indexes = [
-            # The watcher's claim query (sla.watcher.claim_due_clocks):
+            # The watcher's claim query (sla.watcher.escalate_batch, through _due):
             #   WHERE next_check_at <= now ORDER BY next_check_at LIMIT 100 FOR UPDATE SKIP LOCKED
             # Only clocks with work left are in it, so a pass costs the same at 10k or 1M clocks.
             models.Index(
@@ -366,9 +365,6 @@ class WatcherHeartbeat(models.Model):
 
     def __str__(self) -> str:
         return self.name
-
-    def details(self) -> dict[str, Any]:
-        return {"name": self.name, "last_pass_at": self.last_pass_at.isoformat()}
 
 
 class Breach(SlaClock):

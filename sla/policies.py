@@ -74,7 +74,7 @@ def _load() -> list[CachedPolicy]:
 
 
 def active_policies() -> list[CachedPolicy]:
-    interval = getattr(settings, "SLA_POLICY_CHECK_SECONDS", 5)
+    interval = settings.SLA_POLICY_CHECK_SECONDS
     now = time.monotonic()
     with _lock:
         policies = _state["policies"]

@@ -8,7 +8,7 @@ A policy's `stages` is a JSON list; each entry:
      "pause_on": [], "resume_on": []}
 
 Conditions are *event names* (see EVENTS): the subject's lifecycle calls
-`sla.services.apply_event(...)` with one of them and every clock whose stage lists it stops
+`sla.services.apply_events(...)` with them and every clock whose stage lists it stops
 (met), pauses or resumes, then stages listing it in `start_on` start a clock (a new *cycle* if an
 earlier one has stopped). A stage whose stop event is also a start event repeats: the incident
 status-update cadence (`start_on: [detected, status_update]`, `stop_on: [status_update, ...]`)

@@ -1,10 +1,6 @@
 from __future__ import annotations
 
 import pytest
-from django.core.management import call_command
-from django.contrib.auth.models import User
-
-from tickets.roles import STAFF_ROLES
 
 
 @pytest.mark.django_db

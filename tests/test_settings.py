@@ -44,3 +44,15 @@ def test_hsts_subdomains_and_preload_are_opt_in(var, key, check):
 
     assert s[key] is True
     assert check not in s["silenced"]  # Django's deploy check is back on when opted in
+
+
+@pytest.mark.parametrize("timeout", ["0", "-1", "60", "600"])
+def test_it_refuses_a_webhook_timeout_that_cannot_end_within_its_lease(timeout):
+    with pytest.raises(subprocess.CalledProcessError) as failed:
+        production_settings(SLA_WEBHOOK_TIMEOUT_SECONDS=timeout)
+
+    assert "SLA_WEBHOOK_TIMEOUT_SECONDS" in failed.value.stderr
+
+
+def test_it_takes_a_webhook_timeout_above_ten_seconds():
+    production_settings(SLA_WEBHOOK_TIMEOUT_SECONDS="30")  # no error: honoured as given

@@ -195,7 +195,9 @@ class TicketAdmin(admin.ModelAdmin):
     def get_form(self, request: HttpRequest, obj: Any = None, change: bool = False,
                  **kwargs: Any) -> Any:
         form = super().get_form(request, obj, change=change, **kwargs)
-        form.may_overbook = may_overbook(request)  # a fresh class per request
+        # modelform_factory made a fresh subclass of TicketAdminForm for this request.
+        assert issubclass(form, TicketAdminForm)
+        form.may_overbook = may_overbook(request)
         return form
 
     def get_fields(self, request: HttpRequest, obj: Any = None) -> Any:

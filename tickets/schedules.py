@@ -1,7 +1,7 @@
 """Periodic django-q2 jobs, declared by each app on its AppConfig and kept in sync with the
 code on every migrate (created by name, updated in place, never duplicated):
 
-    schedules = [{"name": "tickets.purge_idempotency", "func": "path.to.func",
+    schedules = [{"name": "tickets.purge_idempotency_records", "func": "path.to.func",
                   "schedule_type": "D"}]          # or "minutes": 15 with schedule_type "I"
 
 Only coarse periodic work belongs here: django-q2's scheduler ticks every ~30 s with a

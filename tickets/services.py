@@ -59,16 +59,6 @@ class Timeline:
         return written
 
 
-def record_event(
-    ticket: Ticket, kind: str, actor: User | None = None, **data: Any
-) -> TicketEvent:
-    """Append one event to a ticket's timeline (for callers outside a flow: SLA, routing)."""
-    timeline = Timeline(ticket)
-    event = timeline.add(kind, actor, **data)
-    timeline.flush()
-    return event
-
-
 def create_ticket(
     *,
     customer: User,

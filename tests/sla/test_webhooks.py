@@ -8,6 +8,7 @@ import hashlib
 import hmac
 import json
 import threading
+import time
 from collections.abc import Iterator
 from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -34,8 +35,9 @@ pytestmark = pytest.mark.django_db
 class Receiver:
     """Answers each POST with the next scripted status and keeps what it received."""
 
-    def __init__(self, statuses: list[int]) -> None:
+    def __init__(self, statuses: list[int], delay: float = 0) -> None:
         self.statuses = statuses
+        self.delay = delay
         self.requests: list[dict[str, Any]] = []
         receiver = self
 
@@ -43,6 +45,7 @@ class Receiver:
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers["Content-Length"]))
                 receiver.requests.append({"headers": dict(self.headers), "body": body})
+                time.sleep(receiver.delay)
                 status = receiver.statuses.pop(0) if receiver.statuses else 200
                 self.send_response(status)
                 if status == 429:
@@ -58,8 +61,8 @@ class Receiver:
 
 @pytest.fixture
 def receiver() -> Iterator[Any]:
-    def make(statuses: list[int]) -> Receiver:
-        made.append(r := Receiver(statuses))
+    def make(statuses: list[int], delay: float = 0) -> Receiver:
+        made.append(r := Receiver(statuses, delay))
         threading.Thread(target=r.server.serve_forever, args=(0.05,), daemon=True).start()
         return r
 
@@ -207,3 +210,13 @@ def test_backoff_doubles_and_is_capped():
     assert [backoff_seconds(n) for n in (1, 2, 3)] == [30, 60, 120]
     assert backoff_seconds(20) == 3600
     assert backoff_seconds(1, retry_after=300) == 300
+
+
+def test_it_gives_up_on_a_slow_receiver_after_the_configured_timeout(receiver, settings):
+    settings.SLA_WEBHOOK_TIMEOUT_SECONDS = 0.2
+    note = breach_with_hook(receiver([200], delay=1.0).url)
+
+    assert deliver(note.pk, now=T0 + timedelta(hours=2)) == "retry"
+    attempt = note.deliveries.get()
+    assert attempt.status_code is None and "timed out" in attempt.error
+    assert 150 <= attempt.duration_ms < 900  # the setting, not a hidden cap, decided

@@ -42,7 +42,7 @@ SELECT {", ".join(f'u."{c}"' for c in _USER_COLUMNS)},
  WHERE t.token_key = %s
 """  # noqa: S608 - only constants are interpolated; the key and the time are bound parameters
 # What create_token_string makes (hex); anything else cannot be a token: refused without a query.
-_TOKEN_RE = re.compile(r"[0-9a-f]{%d}" % knox_settings.AUTH_TOKEN_CHARACTER_LENGTH)
+_TOKEN_RE = re.compile(f"[0-9a-f]{{{knox_settings.AUTH_TOKEN_CHARACTER_LENGTH}}}")
 
 
 class TokenWithRoleAuthentication(TokenAuthentication):
