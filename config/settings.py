@@ -50,6 +50,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: it also turns errors raised by the middleware below into JSON for /api/.
+    "config.middleware.ApiGuardMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -147,8 +149,8 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"]
     + (["rest_framework.renderers.BrowsableAPIRenderer"] if DEBUG else []),
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    "DEFAULT_PARSER_CLASSES": ["config.parsers.Utf8JSONParser"],
+    "DEFAULT_PAGINATION_CLASS": "tickets.rest.StrictPageNumberPagination",
     "PAGE_SIZE": 25,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "config.api_errors.exception_handler",
@@ -184,6 +186,14 @@ SPECTACULAR_SETTINGS = {
         "AlertStatusEnum": "incidents.api.receivers.ALERT_STATUSES",
         "PagerDutySeverityEnum": ["critical", "error", "warning", "info"],
     },
+    # Request bodies get their own components (no read-only fields, minLength on required text).
+    "COMPONENT_SPLIT_REQUEST": True,
+    # Every operation documents the errors it can answer (401, 403, 400, 404, 413, 415, 429,
+    # 503), with their JSON shapes: config/openapi.py.
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "config.openapi.document_error_responses",
+    ],
 }
 
 # --- Background work (django-q2 on the ORM broker: receipts give at-least-once delivery) -----
@@ -211,6 +221,9 @@ EMAIL_BACKEND = env.str(
 DEFAULT_FROM_EMAIL = env.str("DJANGO_DEFAULT_FROM_EMAIL", default="switchboard@localhost")
 
 # --- Product limits (documented in README "API") ------------------------------------------
+# Request bodies above this are refused with 413 on their Content-Length, unread (a 10,000
+# character description is at most ~120 KB of JSON even if every character is \u-escaped).
+API_MAX_BODY_BYTES = 256 * 1024
 TICKET_SUBJECT_MAX = 200
 TICKET_DESCRIPTION_MAX = 10_000
 COMMENT_BODY_MAX = 10_000

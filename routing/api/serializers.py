@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from rest_framework import serializers
 
 from routing.models import AgentProfile, AgentSkill, RoutingDecision
+from tickets.rest import NoUnknownFieldsMixin, StrictChoiceField
 
 
 class AgentSkillSerializer(serializers.ModelSerializer):
@@ -31,24 +30,18 @@ class AgentSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class AvailabilitySerializer(serializers.Serializer):
+class AvailabilitySerializer(NoUnknownFieldsMixin, serializers.Serializer):
     """PATCH /agents/me/: availability only; anything else is a 400, not silently dropped."""
 
-    availability = serializers.ChoiceField(choices=AgentProfile.Availability.choices)
-
-    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        unknown = sorted(set(self.initial_data) - {"availability"})
-        if unknown:
-            raise serializers.ValidationError({name: ["Not editable here."] for name in unknown})
-        if not isinstance(self.initial_data.get("availability"), str):
-            raise serializers.ValidationError({"availability": ["Must be a string."]})
-        return attrs
+    availability = StrictChoiceField(choices=AgentProfile.Availability.choices)
 
 
 class DecisionSerializer(serializers.ModelSerializer):
     """The routing explanation shown to staff on a ticket."""
 
-    agent = serializers.CharField(source="agent.user.username", read_only=True, default=None)
+    agent = serializers.CharField(
+        source="agent.user.username", read_only=True, default=None, allow_null=True
+    )
 
     class Meta:
         model = RoutingDecision

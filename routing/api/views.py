@@ -3,7 +3,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import QuerySet
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import mixins, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound
@@ -44,19 +44,28 @@ class AgentViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
             raise NotFound("You have no agent profile.")
         return profile
 
-    @extend_schema(request=AvailabilitySerializer, responses={200: AgentSerializer})
+    @extend_schema(
+        request=AvailabilitySerializer,
+        responses={
+            200: AgentSerializer,
+            404: OpenApiResponse({"$ref": "#/components/schemas/Error"},
+                                 description="You have no agent profile."),
+        },
+    )
     @action(detail=False, methods=["get", "patch"], url_path="me")
     def me(self, request: Request) -> Response:
         profile = self._own_profile()
         if request.method == "PATCH":
             if not request.user.has_perm("routing.set_own_availability"):
                 self.permission_denied(request, message="Your role cannot set availability.")
-            data = AvailabilitySerializer(data=request.data)
+            # A partial update: an empty body changes nothing and answers the profile.
+            data = AvailabilitySerializer(data=request.data, partial=True)
             data.is_valid(raise_exception=True)
-            agent_services.set_availability(
-                agent=profile,
-                availability=data.validated_data["availability"],
-                actor=signed_in_user(request),
-            )
-            profile = self._own_profile()
+            if "availability" in data.validated_data:
+                agent_services.set_availability(
+                    agent=profile,
+                    availability=data.validated_data["availability"],
+                    actor=signed_in_user(request),
+                )
+                profile = self._own_profile()
         return Response(AgentSerializer(profile).data)

@@ -37,8 +37,12 @@ class ClockSerializer(serializers.ModelSerializer):
 
 class BreachSerializer(serializers.ModelSerializer):
     subject = serializers.SerializerMethodField()
-    reference = serializers.CharField(source="ticket.reference", default=None, read_only=True)
-    priority = serializers.CharField(source="ticket.priority", default=None, read_only=True)
+    reference = serializers.CharField(
+        source="ticket.reference", default=None, read_only=True, allow_null=True
+    )
+    priority = serializers.CharField(
+        source="ticket.priority", default=None, read_only=True, allow_null=True
+    )
     policy = serializers.CharField(source="policy_name", read_only=True)
     overdue_seconds = serializers.SerializerMethodField()
 

@@ -10,24 +10,28 @@ from __future__ import annotations
 
 import csv
 from collections.abc import Iterator
-from datetime import datetime
 from typing import Any
 
 from django.db.models import QuerySet
 from django.http import StreamingHttpResponse
 from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics
-from rest_framework.exceptions import ValidationError
-from rest_framework.pagination import PageNumberPagination
 from rest_framework.permissions import BasePermission
 from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.request import Request
 
 from sla.api.serializers import CSV_FIELDS, BreachSerializer, csv_row
 from sla.models import SlaClock
+from tickets.models import Ticket
+from tickets.rest import (
+    StrictPageNumberPagination,
+    query_bool,
+    query_choice,
+    query_datetime,
+    query_text,
+)
 from tickets.roles import MANAGER, role_of
 
 
@@ -55,23 +59,29 @@ class _Echo:
         return value
 
 
-class BreachPagination(PageNumberPagination):
+class BreachPagination(StrictPageNumberPagination):
     page_size = 50
-    page_size_query_param = "page_size"
     max_page_size = 500
 
 
+STAGE_PATTERN = r"[A-Za-z0-9_-]{1,40}"
 FILTERS = [
-    OpenApiParameter("since", OpenApiTypes.DATETIME, description="Breached at or after."),
+    OpenApiParameter("since", OpenApiTypes.DATETIME,
+                     description="Breached at or after (ISO 8601; without an offset: UTC)."),
     OpenApiParameter("until", OpenApiTypes.DATETIME, description="Breached before."),
-    OpenApiParameter("stage", OpenApiTypes.STR),
+    OpenApiParameter("stage", {"type": "string", "pattern": f"^{STAGE_PATTERN}$"},
+                     description="Stage name, e.g. first_response."),
     OpenApiParameter("subject", OpenApiTypes.STR, enum=["ticket", "incident"]),
-    OpenApiParameter("priority", OpenApiTypes.STR, description="Ticket priority."),
-    OpenApiParameter("open", OpenApiTypes.BOOL, description="Only clocks not yet stopped."),
+    OpenApiParameter("priority", OpenApiTypes.STR, enum=Ticket.Priority.values,
+                     description="Ticket priority."),
+    OpenApiParameter("open", OpenApiTypes.BOOL, description="true: only clocks not yet stopped."),
 ]
 
 
 class BreachList(generics.ListAPIView):
+    """A filter that is present must be valid (an empty one included): 400 naming it, in JSON,
+    whatever format was asked for, and before a byte of CSV is sent."""
+
     permission_classes = [IsManager]
     serializer_class = BreachSerializer
     pagination_class = BreachPagination
@@ -79,44 +89,61 @@ class BreachList(generics.ListAPIView):
     queryset = SlaClock.objects.none()
 
     def get_queryset(self) -> QuerySet[SlaClock]:
-        params = self.request.query_params
+        request = self.request
         # Served by the partial index sla_clock_breached (breached_at DESC).
         qs = (
             SlaClock.objects.filter(breached_at__isnull=False)
             .select_related("ticket")
             .order_by("-breached_at", "-id")
         )
-        for name, lookup in (("since", "breached_at__gte"), ("until", "breached_at__lt")):
-            if value := params.get(name):
-                qs = qs.filter(**{lookup: _datetime(name, value)})
-        if stage := params.get("stage"):
+        if (since := query_datetime(request, "since")) is not None:
+            qs = qs.filter(breached_at__gte=since)
+        if (until := query_datetime(request, "until")) is not None:
+            qs = qs.filter(breached_at__lt=until)
+        if stage := query_text(request, "stage", STAGE_PATTERN):
             qs = qs.filter(stage=stage)
-        if subject := params.get("subject"):
-            if subject not in ("ticket", "incident"):
-                raise ValidationError({"subject": ["Must be ticket or incident."]})
+        if subject := query_choice(request, "subject", ["ticket", "incident"]):
             qs = qs.filter(ticket__isnull=subject != "ticket")
-        if priority := params.get("priority"):
+        if priority := query_choice(request, "priority", Ticket.Priority.values):
             qs = qs.filter(ticket__priority=priority)
-        if params.get("open") in ("1", "true"):
+        if query_bool(request, "open"):
             qs = qs.filter(stopped_at__isnull=True)
         return qs
 
     def get_serializer_context(self) -> dict[str, Any]:
         return {**super().get_serializer_context(), "now": timezone.now()}
 
+    def perform_content_negotiation(self, request: Request, force: bool = False) -> Any:
+        # DRF answers an unknown ?format= with a 404; it is a bad parameter.
+        formats = [r.format for r in self.get_renderers()]
+        if "format" in request.query_params and not force:
+            query_choice(request, "format", formats)
+        return super().perform_content_negotiation(request, force)
+
+    def handle_exception(self, exc: Exception) -> Any:
+        # Errors are JSON even on ?format=csv (the CSV renderer would print a Python repr).
+        self.request.accepted_renderer = JSONRenderer()
+        self.request.accepted_media_type = JSONRenderer.media_type
+        return super().handle_exception(exc)
+
     @extend_schema(parameters=FILTERS)
     def get(self, request: Request, *args: Any, **kwargs: Any) -> Any:
-        if kwargs.get("csv") or request.accepted_renderer.format == "csv":
+        if request.accepted_renderer.format == "csv":
             return self._csv()
         return super().get(request, *args, **kwargs)
 
     def _csv(self) -> StreamingHttpResponse:
         now = timezone.now()
         writer = csv.writer(_Echo())
+        clocks = self.get_queryset()  # validates the filters now: an error is still a 400
+        if isinstance(self.paginator, StrictPageNumberPagination):
+            # ?format=csv on the paginated URL: all rows, but page/page_size must still be valid.
+            self.paginator.get_page_size(self.request)
+            self.paginator.validate_page(self.request)
 
         def rows() -> Iterator[str]:
             yield writer.writerow(CSV_FIELDS)
-            for clock in self.get_queryset().iterator(chunk_size=2000):
+            for clock in clocks.iterator(chunk_size=2000):
                 yield writer.writerow(csv_row(clock, now))
 
         response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
@@ -124,8 +151,12 @@ class BreachList(generics.ListAPIView):
         return response
 
 
-def _datetime(name: str, value: str) -> datetime:
-    parsed = parse_datetime(value)
-    if parsed is None:
-        raise ValidationError({name: ["Use an ISO 8601 date-time."]})
-    return parsed if timezone.is_aware(parsed) else timezone.make_aware(parsed)
+class BreachCsv(BreachList):
+    """/api/v1/sla/breaches.csv: every matching row, streamed; no pagination."""
+
+    pagination_class = None
+    renderer_classes = [CSVRenderer, JSONRenderer]
+
+    @extend_schema(parameters=FILTERS, responses={(200, "text/csv"): OpenApiTypes.STR})
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> Any:
+        return self._csv()

@@ -29,7 +29,8 @@ from tickets.models import IdempotencyRecord
 from tickets.roles import signed_in_user
 
 HEADER = "Idempotency-Key"
-_KEY_RE = re.compile(r"[\x21-\x7e]{1,255}")  # visible ASCII, 1..255 chars
+KEY_PATTERN = "^[!-~]{1,255}$"  # visible ASCII (0x21-0x7e), 1..255 chars; also in the schema
+_KEY_RE = re.compile(KEY_PATTERN)
 
 
 class IdempotencyKeyReused(APIException):

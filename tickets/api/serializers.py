@@ -11,22 +11,27 @@ from rest_framework import serializers
 
 from routing.api.serializers import DecisionSerializer
 from sla.api.serializers import ClockSerializer
-from tickets.api.fields import (
+from tickets.models import Comment, Ticket, TicketEvent
+from tickets.rest import (
     NoUnknownFieldsMixin,
     StrictBooleanField,
     StrictCharField,
     StrictChoiceField,
+    line_field,
 )
-from tickets.models import Comment, Ticket, TicketEvent
 
 
 class TicketCreateSerializer(NoUnknownFieldsMixin, serializers.Serializer):
-    subject = StrictCharField(max_length=settings.TICKET_SUBJECT_MAX)
+    """A new ticket. Unknown fields are refused (400)."""
+
+    subject = line_field(max_length=settings.TICKET_SUBJECT_MAX)
     description = StrictCharField(max_length=settings.TICKET_DESCRIPTION_MAX)
     priority = StrictChoiceField(choices=Ticket.Priority.choices, default=Ticket.Priority.NORMAL)
 
 
 class CommentCreateSerializer(NoUnknownFieldsMixin, serializers.Serializer):
+    """A reply, or an internal note (staff only). Unknown fields are refused (400)."""
+
     body = StrictCharField(max_length=settings.COMMENT_BODY_MAX)
     internal = StrictBooleanField(default=False)
 
@@ -52,7 +57,9 @@ CUSTOMER_EVENT_DATA: dict[str, set[str]] = {
 
 
 class EventSerializer(serializers.ModelSerializer):
-    actor = serializers.CharField(source="actor.username", read_only=True, default=None)
+    actor = serializers.CharField(
+        source="actor.username", read_only=True, default=None, allow_null=True
+    )
 
     class Meta:
         model = TicketEvent
@@ -80,8 +87,12 @@ class TicketSerializer(serializers.ModelSerializer):
     """List view: the ticket without its conversation."""
 
     customer = serializers.CharField(source="customer.username", read_only=True)
-    assignee = serializers.CharField(source="assignee.username", read_only=True, default=None)
-    category = serializers.CharField(source="category.slug", read_only=True, default=None)
+    assignee = serializers.CharField(
+        source="assignee.username", read_only=True, default=None, allow_null=True
+    )
+    category = serializers.CharField(
+        source="category.slug", read_only=True, default=None, allow_null=True
+    )
 
     class Meta:
         model = Ticket

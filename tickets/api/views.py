@@ -5,18 +5,17 @@ from typing import Any
 from django.db import IntegrityError
 from django.db.models import Prefetch, QuerySet
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import PermissionDenied, ValidationError
-from rest_framework.pagination import PageNumberPagination
+from rest_framework.exceptions import PermissionDenied
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from routing.models import RoutingDecision
 from sla.models import SlaClock
 from tickets import flows
-from tickets.api.idempotency import HEADER, IdempotentRequest
+from tickets.api.idempotency import HEADER, KEY_PATTERN, IdempotentRequest
 from tickets.api.permissions import TicketRolePermission, request_role
 from tickets.api.render import render_ticket
 from tickets.api.serializers import (
@@ -27,22 +26,24 @@ from tickets.api.serializers import (
     TicketSerializer,
 )
 from tickets.models import Comment, Ticket, TicketEvent
+from tickets.rest import StrictPageNumberPagination, query_choice
 from tickets.roles import STAFF_ROLES, signed_in_user
 from tickets.services import TicketStateError
 
 
-class TicketPagination(PageNumberPagination):
+class TicketPagination(StrictPageNumberPagination):
     page_size = 25
-    page_size_query_param = "page_size"
     max_page_size = 100
 
 
 IDEMPOTENCY_PARAM = OpenApiParameter(
     HEADER,
-    OpenApiTypes.STR,
+    {"type": "string", "minLength": 1, "maxLength": 255, "pattern": KEY_PATTERN},
     OpenApiParameter.HEADER,
-    description="Optional. A retry with the same key within 24 h returns the first response.",
+    description="Optional. 1-255 visible ASCII characters (a UUID is ideal). A retry with the "
+    "same key within 24 h returns the first response.",
 )
+ERROR = {"$ref": "#/components/schemas/Error"}
 STATUS_PARAM = OpenApiParameter(
     "status", OpenApiTypes.STR, enum=Ticket.Status.values, description="Filter by status."
 )
@@ -83,9 +84,9 @@ class TicketViewSet(
                         to_attr="latest_routing",
                     ),
                 )
-        if self.action == "list" and (wanted := self.request.query_params.get("status")):
-            if wanted not in Ticket.Status.values:
-                raise ValidationError({"status": [f"Must be one of {Ticket.Status.values}."]})
+        if self.action == "list" and (
+            wanted := query_choice(self.request, "status", Ticket.Status.values)
+        ):
             qs = qs.filter(status=wanted)
         return qs
 
@@ -101,7 +102,10 @@ class TicketViewSet(
 
     @extend_schema(
         request=TicketCreateSerializer,
-        responses={201: TicketSerializer},
+        responses={
+            201: TicketSerializer,
+            422: OpenApiResponse(ERROR, description="Idempotency-Key reused with another body."),
+        },
         parameters=[IDEMPOTENCY_PARAM],
     )
     def create(self, request: Request) -> Response:
@@ -129,7 +133,13 @@ class TicketViewSet(
             raise
         return Response(body, status=status.HTTP_201_CREATED)
 
-    @extend_schema(request=CommentCreateSerializer, responses={201: CommentSerializer})
+    @extend_schema(
+        request=CommentCreateSerializer,
+        responses={
+            201: CommentSerializer,
+            409: OpenApiResponse(ERROR, description="The ticket is closed."),
+        },
+    )
     @action(detail=True, methods=["post"], url_path="comments")
     def comments(self, request: Request, pk: str | None = None) -> Response:
         ticket = self.get_object()
