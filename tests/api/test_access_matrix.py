@@ -1,0 +1,197 @@
+"""Who may do what to whose objects, for every API operation the URL conf serves (OWASP API1
+BOLA, API3 mass assignment, API5 function-level authorization).
+
+EXPECTED is the inventory: one row per operation, one expected status per role. The operations
+are read from the URL conf, so a new endpoint fails test_every_api_operation_is_in_the_matrix
+until its row says what each role gets. Object endpoints act on customer A's ticket."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.urls import URLPattern, URLResolver, get_resolver
+from drf_spectacular.generators import EndpointEnumerator
+from rest_framework.test import APIClient
+
+from routing.models import AgentProfile
+from tests.api.conftest import ROLES
+from tickets.models import Comment, Ticket
+
+#            customer_a customer_b agent manager integration anonymous
+EXPECTED: dict[str, tuple[int, int, int, int, int, int]] = {
+    "GET /api/v1/tickets/": (200, 200, 200, 200, 403, 401),
+    "POST /api/v1/tickets/": (201, 201, 403, 403, 403, 401),
+    "GET /api/v1/tickets/{pk}/": (200, 404, 200, 200, 403, 401),
+    "POST /api/v1/tickets/{pk}/comments/": (201, 404, 201, 201, 403, 401),
+    "GET /api/v1/agents/": (403, 403, 200, 200, 403, 401),
+    # Only agnes (the agent) has an agent profile; the manager has none.
+    "GET /api/v1/agents/me/": (403, 403, 200, 404, 403, 401),
+    "PATCH /api/v1/agents/me/": (403, 403, 200, 404, 403, 401),
+    "GET /api/v1/sla/breaches/": (403, 403, 403, 200, 403, 401),
+    "GET /api/v1/sla/breaches.csv": (403, 403, 403, 200, 403, 401),
+    # The API's own description is public.
+    "GET /api/v1/schema/": (200, 200, 200, 200, 200, 200),
+    "GET /api/v1/docs/": (200, 200, 200, 200, 200, 200),
+}
+BODIES: dict[str, dict[str, Any]] = {
+    "POST /api/v1/tickets/": {"subject": "New one", "description": "Please help."},
+    "POST /api/v1/tickets/{pk}/comments/": {"body": "Any news?"},
+    "PATCH /api/v1/agents/me/": {"availability": "away"},
+}
+
+
+def api_operations() -> set[str]:
+    """Every (method, path) the URL conf routes to a DRF view under /api/."""
+    return {f"{method} {path}" for path, _, method, _ in EndpointEnumerator().get_api_endpoints()
+            if path.startswith("/api/")}
+
+
+def api_routes(patterns: list[Any] | None = None, prefix: str = "") -> set[str]:
+    """Every route under api/ in the URL conf, DRF or not (e.g. a plain Django receiver)."""
+    routes = set()
+    for pattern in get_resolver().url_patterns if patterns is None else patterns:
+        route = prefix + str(pattern.pattern)
+        if isinstance(pattern, URLResolver):
+            routes |= api_routes(pattern.url_patterns, route)
+        elif isinstance(pattern, URLPattern) and route.startswith("api/"):
+            routes.add(route)
+    return routes
+
+
+def test_every_api_operation_is_in_the_matrix():
+    assert api_operations() == set(EXPECTED), "add the new operation's row to EXPECTED"
+
+
+def test_every_api_route_is_a_described_operation():
+    described = {key.split(" ", 1)[1].lstrip("/").replace("{pk}", "<pk>") for key in EXPECTED}
+    routes = {r.replace("^", "").replace("$", "").replace("(?P<pk>\\d+)", "<pk>")
+              for r in api_routes()}
+    assert routes <= described, routes - described
+
+
+def call(world, role: str, operation: str, pk: int) -> Any:
+    method, path = operation.split(" ", 1)
+    client = APIClient()
+    client.credentials(**{"HTTP_" + k.upper(): v for k, v in world.headers(role).items()})
+    return client.generic(method, path.replace("{pk}", str(pk)),
+                          data=_json(BODIES.get(operation)), content_type="application/json")
+
+
+def _json(body: dict[str, Any] | None) -> str:
+    import json
+
+    return json.dumps(body) if body is not None else ""
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("operation", sorted(EXPECTED))
+def test_each_role_gets_the_expected_status(world, operation, role):
+    a_ticket = world.tickets["customer_a"]
+    comments_before = Comment.objects.count()
+
+    resp = call(world, role, operation, a_ticket.pk)
+
+    body = b"".join(resp.streaming_content) if resp.streaming else resp.content
+    assert resp.status_code == EXPECTED[operation][ROLES.index(role)], body
+    if role != "customer_a":
+        # Nobody but staff and the owner ever sees customer A's subject or comment.
+        leaked = b"customer_a private" in body
+        assert leaked == (role in ("agent", "manager") and resp.status_code == 200
+                          and "tickets" in operation), operation
+    if resp.status_code >= 400:
+        assert Comment.objects.count() == comments_before  # refused means nothing written
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("method", ["GET", "POST", "PUT", "PATCH", "DELETE"])
+@pytest.mark.parametrize("suffix", ["", "comments/"])
+def test_another_customers_ticket_answers_exactly_like_a_missing_one(world, method, suffix):
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=world.headers("customer_b")["Authorization"])
+    missing = Ticket.objects.order_by("-pk").first().pk + 1000
+
+    def ask(pk):
+        return client.generic(method, f"/api/v1/tickets/{pk}/{suffix}", data='{"body": "x"}',
+                              content_type="application/json")
+
+    foreign, absent = ask(world.tickets["customer_a"].pk), ask(missing)
+
+    assert (foreign.status_code, foreign.json()) == (absent.status_code, absent.json())
+    assert foreign.status_code in (404, 405)
+    assert not Comment.objects.filter(
+        ticket=world.tickets["customer_a"], author=world.users["customer_b"]
+    ).exists()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("query", [
+    {}, {"status": "new"}, {"customer": "alice"}, {"customer": "1"}, {"page_size": "100"},
+])
+def test_a_customer_never_lists_another_customers_ticket(world, query):
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=world.headers("customer_b")["Authorization"])
+
+    body = client.get("/api/v1/tickets/", query).json()
+
+    assert [t["id"] for t in body["results"]] == [world.tickets["customer_b"].pk]
+    assert body["count"] == 1  # the count does not reveal other customers' tickets either
+
+
+# --- Mass assignment: read-only fields stay as the server set them (checked in the database) --
+
+TICKET_EXTRAS = {
+    "status": "closed", "assignee": "agnes", "customer": "bob", "category": "network",
+    "reference": "SB-FORGED", "id": 1, "created_at": "2000-01-01T00:00:00Z", "channel": "phone",
+    "sla_due_at": "2100-01-01T00:00:00Z", "needs_triage": False, "first_response_at": None,
+}
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("field", "value"), sorted(TICKET_EXTRAS.items()))
+def test_a_customer_cannot_set_server_fields_when_creating(world, field, value):
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=world.headers("customer_a")["Authorization"])
+    before = set(Ticket.objects.values_list("pk", flat=True))
+
+    resp = client.post("/api/v1/tickets/", {**BODIES["POST /api/v1/tickets/"], field: value},
+                       format="json")
+
+    assert resp.status_code == 400 and field in resp.json()
+    assert set(Ticket.objects.values_list("pk", flat=True)) == before
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("field", "value"), [
+    ("author", "max"), ("ticket", 1), ("created_at", "2000-01-01T00:00:00Z"), ("id", 1),
+])
+def test_a_customer_cannot_set_server_fields_on_a_comment(world, field, value):
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=world.headers("customer_a")["Authorization"])
+    ticket = world.tickets["customer_a"]
+    before = list(Comment.objects.values_list("pk", "author_id", "ticket_id"))
+
+    resp = client.post(f"/api/v1/tickets/{ticket.pk}/comments/", {"body": "hi", field: value},
+                       format="json")
+
+    assert resp.status_code == 400 and field in resp.json()
+    assert list(Comment.objects.values_list("pk", "author_id", "ticket_id")) == before
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("field", "value"), [
+    ("capacity", 99), ("load", 0), ("tier", 3), ("team", "elite"), ("user", 1), ("id", 5),
+    ("skills", [{"skill": "network", "level": 5}]),
+])
+def test_an_agent_can_change_only_their_availability(world, field, value):
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=world.headers("agent")["Authorization"])
+    profile = AgentProfile.objects.get(user=world.users["agent"])
+    before = AgentProfile.objects.filter(pk=profile.pk).values().get()
+
+    resp = client.patch("/api/v1/agents/me/", {"availability": "away", field: value},
+                        format="json")
+
+    assert resp.status_code == 400 and field in resp.json()
+    assert AgentProfile.objects.filter(pk=profile.pk).values().get() == before
