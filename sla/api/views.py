@@ -18,6 +18,7 @@ from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics
+from rest_framework.pagination import BasePagination
 from rest_framework.permissions import BasePermission
 from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.request import Request
@@ -84,7 +85,7 @@ class BreachList(generics.ListAPIView):
 
     permission_classes = [IsManager]
     serializer_class = BreachSerializer
-    pagination_class = BreachPagination
+    pagination_class: type[BasePagination] | None = BreachPagination
     renderer_classes = [JSONRenderer, CSVRenderer]
     queryset = SlaClock.objects.none()
 
