@@ -18,13 +18,18 @@ ERROR = {
     "required": ["detail"],
 }
 # {"subject": ["This field is required."]}, {"detail": "JSON parse error - ..."} or
-# {"non_field_errors": [...]}: messages keyed by the field (or parameter) at fault.
-VALIDATION_ERROR = {
-    "type": "object",
-    "additionalProperties": {
-        "anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]
-    },
+# {"non_field_errors": [...]}: messages keyed by the field (or parameter) at fault; a nested
+# object's or list's errors nest the same way ({"payload": {"summary": [...]}}, {"items":
+# {"0": {...}}}), to any depth.
+MESSAGES = {"$ref": "#/components/schemas/ValidationMessages"}
+VALIDATION_MESSAGES = {
+    "anyOf": [
+        {"type": "string"},
+        {"type": "array", "items": MESSAGES},
+        {"type": "object", "additionalProperties": MESSAGES},
+    ]
 }
+VALIDATION_ERROR = {"type": "object", "additionalProperties": MESSAGES}
 WHY = {
     "400": "Invalid input; the body names each field or parameter at fault.",
     "401": "No valid credentials (missing, unknown, expired or revoked token).",
@@ -67,6 +72,7 @@ def document_error_responses(result: dict[str, Any], generator: Any, request: An
     schemas = result.setdefault("components", {}).setdefault("schemas", {})
     schemas.setdefault("Error", ERROR)
     schemas.setdefault("ValidationError", VALIDATION_ERROR)
+    schemas.setdefault("ValidationMessages", VALIDATION_MESSAGES)
     for path, operations in result.get("paths", {}).items():
         for operation in operations.values():
             responses = operation.setdefault("responses", {})

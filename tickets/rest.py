@@ -25,6 +25,7 @@ from rest_framework.request import Request
 # what is accepted. PostgreSQL cannot store NUL; blank means only whitespace.
 _NO_NUL = "\\x00"
 TEXT_PATTERN = f"^[^{_NO_NUL}]*[^\\s{_NO_NUL}][^{_NO_NUL}]*$"
+OPTIONAL_TEXT_PATTERN = f"^[^{_NO_NUL}]*$"  # for allow_blank=True: anything but NUL
 # A one-line label (a subject): also no control characters (C0, DEL, C1) and no bidirectional
 # embeddings, overrides or isolates (U+202A-U+202E, U+2066-U+2069), which make a subject read
 # differently from what it is (right-to-left override spoofing). Refused, not stripped: the
@@ -35,15 +36,20 @@ LINE_PATTERN = f"^[^{_NOT_IN_LINE}]*[^\\s{_NOT_IN_LINE}][^{_NOT_IN_LINE}]*$"
 
 class StrictCharField(serializers.CharField):
     """A JSON string (123 is not "123"), kept as sent, that must match `pattern` (default: not
-    blank, no NUL)."""
+    blank and no NUL; with allow_blank=True: no NUL)."""
 
     default_error_messages = {"invalid": "Must be a string."}
 
-    def __init__(self, *, pattern: str = TEXT_PATTERN, pattern_message: str | None = None,
+    def __init__(self, *, pattern: str | None = None, pattern_message: str | None = None,
                  **kwargs: Any) -> None:
         kwargs.setdefault("trim_whitespace", False)
         super().__init__(**kwargs)
-        message = pattern_message or "Must contain text (not only whitespace) and no NUL."
+        if pattern is None:
+            pattern = OPTIONAL_TEXT_PATTERN if self.allow_blank else TEXT_PATTERN
+        message = pattern_message or (
+            "Must not contain NUL." if self.allow_blank
+            else "Must contain text (not only whitespace) and no NUL."
+        )
         self.validators.append(RegexValidator(re.compile(pattern), message))
 
     def to_internal_value(self, data: Any) -> str:

@@ -8,6 +8,9 @@ this file (and must document its responses to pass). Each generated request is s
 role (customer A, customer B, agent, manager, integration, anonymous), in-process through the
 real WSGI handler.
 
+KNOWN_FAILURES (tests/api/conftest.py) lists open findings in code this suite does not own:
+for those operations only the named check is skipped, all the others run.
+
 Budget: API_FUZZ_EXAMPLES (default 25) examples per operation and generation phase, derandomized
 so CI runs are reproducible; set API_FUZZ_EXAMPLES=500 API_FUZZ_SEED=random for a deep local run.
 """
@@ -20,10 +23,19 @@ import pytest
 import schemathesis
 from django.core.wsgi import get_wsgi_application
 from hypothesis import HealthCheck, settings
+from schemathesis.checks import not_a_server_error
 from schemathesis.config import SchemathesisConfig
 from schemathesis.config._checks import POSITIVE_DATA_ACCEPTANCE_EXPECTED_STATUSES
+from schemathesis.specs.openapi import checks
 
-from tests.api.conftest import ROLES
+from tests.api.conftest import KNOWN_FAILURES, ROLES
+
+CHECKS = {
+    name: getattr(checks, name) for name in (
+        "response_schema_conformance", "negative_data_rejection", "positive_data_acceptance",
+        "status_code_conformance",
+    )
+} | {"not_a_server_error": not_a_server_error}
 
 EXAMPLES = int(os.environ.get("API_FUZZ_EXAMPLES", "25"))
 RANDOM = os.environ.get("API_FUZZ_SEED") == "random"
@@ -66,5 +78,26 @@ def fuzz_world(world, keep_test_connection, unthrottled):
 )
 @pytest.mark.django_db
 def test_every_operation_for_every_role(case, fuzz_world):
+    known = KNOWN_FAILURES.get(f"{case.method.upper()} {case.operation.path}")
+    excluded = [CHECKS[name] for name in known[0]] if known else []
     for role in ROLES:
-        case.call_and_validate(headers=fuzz_world.headers(role))
+        case.call_and_validate(headers=fuzz_world.headers(role), excluded_checks=excluded)
+    # Generated ids rarely name a real object: a valid request is sent again on the world's
+    # objects, so real answers (a ticket with its comments, a linked incident) meet the schema
+    # too (status documented, body and headers as documented).
+    if case.path_parameters and case.meta and case.meta.generation.mode.is_positive:
+        on_real = case.operation.Case(
+            path_parameters=real_ids(case.path, case.path_parameters, fuzz_world),
+            query=case.query, body=case.body, media_type=case.media_type,
+        )
+        for role in ROLES:
+            on_real.call_and_validate(headers=fuzz_world.headers(role), excluded_checks=excluded)
+
+
+def real_ids(path: str, params: dict, world) -> dict:
+    """{ticket_id} and a ticket's {id} are customer A's ticket; an incident's {id} the world's
+    open incident (linked to that ticket). Other names keep their generated value."""
+    ticket, incident = world.tickets["customer_a"].pk, world.extra["incident"].pk
+    real = {"ticket_id": ticket,
+            "id": incident if path.startswith("/api/v1/incidents/") else ticket}
+    return {name: real.get(name, value) for name, value in params.items()}
