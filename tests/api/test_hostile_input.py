@@ -66,6 +66,30 @@ def test_utf8_declared_or_not_is_stored_as_sent(api, alice):
 
 
 @pytest.mark.django_db
+@pytest.mark.parametrize("body", [
+    '{"subject": "s", "description": "d", "x\\u0000": 1}',  # in a key
+    '{"labels": {"a": ["b\\u0000"]}}',  # deep in a value
+])
+@pytest.mark.parametrize("url", [TICKETS, "/api/v1/integrations/alertmanager/"])
+def test_nul_anywhere_in_a_json_body_is_a_400(api, alice, ian, body, url):
+    # Kept as sent (the Alertmanager receiver stores the payload as jsonb), a NUL was a
+    # PostgreSQL DataError: a 500.
+    resp = raw_post(api(ian if "alertmanager" in url else alice), url, body)
+
+    assert resp.status_code == 400
+    assert list(resp.json().values()) == [["NUL (\\u0000) is not allowed in strings."]]
+    assert set(resp.json()) <= {"x\\u0000", "labels"}  # the field at fault
+
+
+@pytest.mark.django_db
+def test_a_backslash_u0000_that_is_text_is_not_a_nul(api, alice):
+    body = '{"subject": "s", "description": "write \\\\u0000 in C"}'
+
+    assert raw_post(api(alice), TICKETS, body).status_code == 201
+    assert Ticket.objects.get().description == "write \\u0000 in C"
+
+
+@pytest.mark.django_db
 def test_invalid_utf8_bytes_are_a_400(api, alice):
     resp = raw_post(api(alice), TICKETS, b'{"subject": "\xff\xfe", "description": "x"}')
 
