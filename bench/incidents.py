@@ -88,12 +88,12 @@ def alert_intake(env: dict[str, str], args: argparse.Namespace, requests: int) -
     script = (
         "from tickets.roles import sync_roles; sync_roles();"
         "from django.contrib.auth.models import Group, User;"
-        "from rest_framework.authtoken.models import Token;"
+        "from tickets.api.authentication import issue_token;"
         "u, _ = User.objects.get_or_create(username='alertmanager');"
         "u.groups.add(Group.objects.get(name='integration'));"
-        "print(Token.objects.get_or_create(user=u)[0].key)"
+        "print(issue_token(u)[1])"
     )
-    token = [w for w in manage(env, "shell", "-c", script).split() if len(w) == 40][-1]
+    token = [w for w in manage(env, "shell", "-c", script).split() if len(w) == 64][-1]
     port = free_port()
     server = subprocess.Popen(
         [PY, "-m", "gunicorn", "config.wsgi", "-b", f"127.0.0.1:{port}", "-w",
