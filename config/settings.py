@@ -224,6 +224,9 @@ DEFAULT_FROM_EMAIL = env.str("DJANGO_DEFAULT_FROM_EMAIL", default="switchboard@l
 # Request bodies above this are refused with 413 on their Content-Length, unread (a 10,000
 # character description is at most ~120 KB of JSON even if every character is \u-escaped).
 API_MAX_BODY_BYTES = 256 * 1024
+# ... except where a sender posts more: an Alertmanager group of a few hundred alerts is ~0.5 MB
+# (its webhook's max_alerts truncates bigger ones). Below Django's DATA_UPLOAD_MAX_MEMORY_SIZE.
+API_MAX_BODY_BYTES_BY_PATH = {"/api/v1/integrations/alertmanager/": 2 * 1024 * 1024}
 TICKET_SUBJECT_MAX = 200
 TICKET_DESCRIPTION_MAX = 10_000
 COMMENT_BODY_MAX = 10_000

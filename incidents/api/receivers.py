@@ -19,7 +19,7 @@ from rest_framework.views import APIView
 
 from incidents import alertmanager, flows
 from incidents.models import Incident
-from tickets.api.fields import StrictCharField, StrictChoiceField
+from tickets.rest import StrictCharField, StrictChoiceField, StrictIntegerField
 from tickets.roles import INTEGRATION, MANAGER, role_of, signed_in_user
 
 ALERT_STATUSES = ["firing", "resolved"]  # also the schema's AlertStatusEnum
@@ -50,15 +50,16 @@ class AlertTimeField(serializers.DateTimeField):
 
 
 class AlertmanagerAlertSerializer(serializers.Serializer):
-    status = serializers.ChoiceField(choices=ALERT_STATUSES)
+    status = StrictChoiceField(choices=ALERT_STATUSES)
     labels = StringMapField()
     annotations = StringMapField(required=False, default=dict)
     startsAt = AlertTimeField()
     endsAt = AlertTimeField(required=False, allow_null=True, default=None)
-    generatorURL = serializers.CharField(
+    generatorURL = StrictCharField(
         required=False, allow_blank=True, default="", max_length=1000
     )
-    fingerprint = serializers.RegexField(r"^[0-9a-f]{1,64}$")
+    fingerprint = StrictCharField(max_length=64, pattern=r"^[0-9a-f]+$",
+                                  pattern_message="Must be hexadecimal.")
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         if attrs["startsAt"] is None:
@@ -70,20 +71,20 @@ class AlertmanagerPayloadSerializer(serializers.Serializer):
     """Alertmanager's webhook body, version 4 (fields we do not use are accepted and kept in
     the stored notification)."""
 
-    version = serializers.ChoiceField(choices=["4"])
-    receiver = serializers.CharField(max_length=200)
-    status = serializers.ChoiceField(choices=ALERT_STATUSES)
-    groupKey = serializers.CharField(max_length=10_000)
+    version = StrictChoiceField(choices=["4"])
+    receiver = StrictCharField(max_length=200)
+    status = StrictChoiceField(choices=ALERT_STATUSES)
+    groupKey = StrictCharField(max_length=10_000)
     alerts = serializers.ListField(
         child=AlertmanagerAlertSerializer(), min_length=1, max_length=1000
     )
     groupLabels = StringMapField(required=False, default=dict)
     commonLabels = StringMapField(required=False, default=dict)
     commonAnnotations = StringMapField(required=False, default=dict)
-    externalURL = serializers.CharField(
+    externalURL = StrictCharField(
         required=False, allow_blank=True, default="", max_length=1000
     )
-    truncatedAlerts = serializers.IntegerField(required=False, default=0, min_value=0)
+    truncatedAlerts = StrictIntegerField(required=False, default=0, min_value=0)
 
 
 class AlertmanagerReceiver(APIView):
@@ -127,7 +128,7 @@ class PagerDutyPayloadSerializer(serializers.Serializer):
     timestamp = serializers.DateTimeField(required=False)
     component = StrictCharField(max_length=255, required=False, default="")
     group = StrictCharField(max_length=255, required=False, default="")
-    custom_details = serializers.JSONField(required=False, default=dict)
+    custom_details = serializers.JSONField(required=False, default=dict, allow_null=True)
 
 
 class PagerDutyEventSerializer(serializers.Serializer):
@@ -137,8 +138,9 @@ class PagerDutyEventSerializer(serializers.Serializer):
     payload = PagerDutyPayloadSerializer(required=False)
     client = StrictCharField(max_length=255, required=False)
     client_url = StrictCharField(max_length=1000, required=False)
-    links = serializers.ListField(required=False)
-    images = serializers.ListField(required=False)
+    # Accepted (PagerDuty takes them) and not used.
+    links = serializers.ListField(child=serializers.JSONField(allow_null=True), required=False)
+    images = serializers.ListField(child=serializers.JSONField(allow_null=True), required=False)
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         if attrs["event_action"] == "trigger" and "payload" not in attrs:
@@ -177,7 +179,8 @@ class PagerDutyEvents(APIView):
                 service=payload["source"][:100], component=payload["component"][:100],
                 started_at=min(payload.get("timestamp") or timezone.now(), timezone.now()),
                 details={"routing_key_suffix": event["routing_key"][-4:],
-                         "group": payload["group"], "custom_details": payload["custom_details"]},
+                         "group": payload["group"],
+                         "custom_details": payload["custom_details"] or {}},
             )
         else:
             incident = Incident.objects.filter(

@@ -23,13 +23,15 @@ from incidents.models import (
 from incidents.postmortem import TEXT_FIELDS, describe_event
 from sla.api.serializers import ClockSerializer
 from sla.models import Escalation
-from tickets.api.fields import (
+from tickets.models import Category
+from tickets.rest import (
     NoUnknownFieldsMixin,
     StrictBooleanField,
     StrictCharField,
     StrictChoiceField,
+    StrictIntegerField,
+    line_field,
 )
-from tickets.models import Category
 from tickets.roles import STAFF_ROLES, role_of
 
 # An integration's clock may run a little ahead of ours; further than this is a mistake.
@@ -37,7 +39,7 @@ FUTURE_SKEW = timedelta(minutes=5)
 
 
 class IncidentCreateSerializer(NoUnknownFieldsMixin, serializers.Serializer):
-    title = StrictCharField(max_length=200)
+    title = line_field(max_length=200)
     description = StrictCharField(max_length=10_000, required=False, allow_blank=True, default="")
     severity = StrictChoiceField(choices=Incident.Severity.choices)
     service = StrictCharField(max_length=100, required=False, allow_blank=True, default="")
@@ -50,8 +52,10 @@ class IncidentCreateSerializer(NoUnknownFieldsMixin, serializers.Serializer):
         max_length=255, required=False, help_text="While an incident with this key is open, "
         "a repeat is added to it (200) instead of opening another (201).",
     )
-    runbook_url = serializers.URLField(max_length=500, required=False, allow_blank=True,
-                                       default="")
+    runbook_url = StrictCharField(
+        max_length=500, required=False, allow_blank=True, default="",
+        pattern=r"^(https?://[^\s\x00]+)?$", pattern_message="Must be an http(s) URL.",
+    )
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         attrs = super().validate(attrs)
@@ -117,8 +121,8 @@ class UpdateCreateSerializer(NoUnknownFieldsMixin, serializers.Serializer):
 
 class LinkSerializer(NoUnknownFieldsMixin, serializers.Serializer):
     tickets = serializers.ListField(
-        child=serializers.IntegerField(min_value=1), min_length=1, max_length=500,
-        help_text="Ticket ids.",
+        child=StrictIntegerField(min_value=1, max_value=2**63 - 1), min_length=1,
+        max_length=500, help_text="Ticket ids (404 when one does not exist).",
     )
 
 
@@ -166,8 +170,10 @@ def _username(user: Any) -> str | None:
 class IncidentSerializer(serializers.ModelSerializer):
     """List view."""
 
-    commander = serializers.CharField(source="commander.username", read_only=True, default=None)
-    category = serializers.CharField(source="category.slug", read_only=True, default=None)
+    commander = serializers.CharField(source="commander.username", read_only=True, default=None,
+        allow_null=True)
+    category = serializers.CharField(source="category.slug", read_only=True, default=None,
+        allow_null=True)
     open = serializers.BooleanField(source="is_open", read_only=True)
 
     class Meta:
@@ -182,7 +188,8 @@ class IncidentSerializer(serializers.ModelSerializer):
 
 
 class StatusUpdateSerializer(serializers.ModelSerializer):
-    author = serializers.CharField(source="author.username", read_only=True, default=None)
+    author = serializers.CharField(source="author.username", read_only=True, default=None,
+        allow_null=True)
 
     class Meta:
         model = StatusUpdate
@@ -191,7 +198,8 @@ class StatusUpdateSerializer(serializers.ModelSerializer):
 
 
 class IncidentEventSerializer(serializers.ModelSerializer):
-    actor = serializers.CharField(source="actor.username", read_only=True, default=None)
+    actor = serializers.CharField(source="actor.username", read_only=True, default=None,
+        allow_null=True)
     text = serializers.SerializerMethodField()
 
     class Meta:
@@ -232,7 +240,8 @@ class LinkedTicketSerializer(serializers.Serializer):
 
 
 class ActionItemSerializer(serializers.ModelSerializer):
-    owner = serializers.CharField(source="owner.username", read_only=True, default=None)
+    owner = serializers.CharField(source="owner.username", read_only=True, default=None,
+        allow_null=True)
 
     class Meta:
         model = ActionItem
@@ -242,9 +251,10 @@ class ActionItemSerializer(serializers.ModelSerializer):
 
 class PostMortemSerializer(serializers.ModelSerializer):
     action_items = ActionItemSerializer(source="actions", many=True, read_only=True)
-    author = serializers.CharField(source="author.username", read_only=True, default=None)
+    author = serializers.CharField(source="author.username", read_only=True, default=None,
+        allow_null=True)
     published_by = serializers.CharField(
-        source="published_by.username", read_only=True, default=None
+        source="published_by.username", read_only=True, default=None, allow_null=True
     )
     markdown = serializers.SerializerMethodField()
     impact_figures = serializers.SerializerMethodField()
@@ -278,7 +288,9 @@ class IncidentDetailSerializer(IncidentSerializer):
     escalations = serializers.SerializerMethodField()
     alerts = AlertSerializer(many=True, read_only=True)
     timeline = IncidentEventSerializer(source="events", many=True, read_only=True)
-    opened_by = serializers.CharField(source="opened_by.username", read_only=True, default=None)
+    runbook_url = serializers.CharField(read_only=True)  # may be "" (not a uri)
+    opened_by = serializers.CharField(source="opened_by.username", read_only=True, default=None,
+        allow_null=True)
 
     class Meta(IncidentSerializer.Meta):
         fields = [

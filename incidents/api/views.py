@@ -14,8 +14,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import ValidationError
-from rest_framework.pagination import PageNumberPagination
+from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.permissions import BasePermission
 from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.request import Request
@@ -27,6 +26,7 @@ from incidents.models import Incident, IncidentEvent, PostMortem
 from incidents.services import IncidentStateError
 from sla.models import Escalation, SlaClock
 from tickets.models import Ticket
+from tickets.rest import StrictPageNumberPagination
 from tickets.roles import INTEGRATION, STAFF_ROLES, role_of, signed_in_user
 
 READ_ROLES = (*STAFF_ROLES, INTEGRATION)
@@ -57,9 +57,8 @@ class MarkdownRenderer(BaseRenderer):
         return str(data.get("detail", "")).encode() if isinstance(data, dict) else b""
 
 
-class IncidentPagination(PageNumberPagination):
+class IncidentPagination(StrictPageNumberPagination):
     page_size = 25
-    page_size_query_param = "page_size"
     max_page_size = 100
 
 
@@ -202,7 +201,8 @@ class IncidentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin,
         incident, data = self._act(s.LinkSerializer)
         tickets = list(Ticket.objects.filter(pk__in=data["tickets"]))
         if missing := sorted(set(data["tickets"]) - {t.pk for t in tickets}):
-            raise ValidationError({"tickets": [f"No ticket with id {missing[0]}."]})
+            # Well-formed, but naming a ticket that does not exist: as for a missing resource.
+            raise NotFound(f"No ticket with id {missing[0]}.")
         linking.link_tickets(incident=incident, tickets=tickets, actor=signed_in_user(request))
         return self._detail(incident)
 

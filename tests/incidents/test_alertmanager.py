@@ -165,3 +165,15 @@ def test_only_integrations_and_managers_may_post(api, alice, agnes, max_manager)
     assert api(agnes).post(URL, payload("001-firing"), format="json").status_code == 403
     assert api(None).post(URL, payload("001-firing"), format="json").status_code == 401
     assert api(max_manager).post(URL, payload("001-firing"), format="json").status_code == 200
+
+
+def test_a_large_group_fits_under_the_receivers_own_body_limit(post):
+    body = payload("001-firing")
+    template = body["alerts"][0]
+    body["alerts"] = [{**template, "fingerprint": f"{i:016x}",
+                       "labels": {**template["labels"], "instance": f"web-{i}"}}
+                      for i in range(700)]
+    assert len(json.dumps(body)) > 256 * 1024  # over the other endpoints' limit
+
+    assert post(body).status_code == 200
+    assert AlertOccurrence.objects.count() == 700

@@ -174,13 +174,16 @@ def test_impossible_transitions_are_409(api, agnes):
     assert client.post(f"{path}postmortem/publish/", {}, format="json").status_code == 409
 
 
-def test_linking_an_unknown_ticket_is_a_400(api, agnes):
+def test_linking_an_unknown_ticket_is_a_404_and_a_malformed_id_a_400(api, agnes):
     client = api(agnes)
     incident = client.post(URL, body(), format="json").json()
+    path = f"{URL}{incident['id']}/link/"
 
-    response = client.post(f"{URL}{incident['id']}/link/", {"tickets": [999999]}, format="json")
-
-    assert response.status_code == 400 and "tickets" in response.json()
+    missing = client.post(path, {"tickets": [999999]}, format="json")
+    assert missing.status_code == 404 and "999999" in missing.json()["detail"]
+    for bad in (["12"], [0], [2**64]):
+        response = client.post(path, {"tickets": bad}, format="json")
+        assert response.status_code == 400 and "tickets" in response.json()
 
 
 def test_unlinking_a_ticket(api, agnes, alice):
