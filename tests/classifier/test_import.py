@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.db import connection
 
 from classifier.models import TrainingExample
 from tests.classifier.conftest import SAMPLE
@@ -94,3 +95,47 @@ def test_it_refuses_a_file_without_the_named_columns(tmp_path):
         run_import(path, "--text-columns", "text", "--label-column", "category")
     with pytest.raises(CommandError):
         run_import(tmp_path / "missing.csv", "--text-columns", "text", "--label-column", "label")
+
+
+@pytest.mark.django_db
+def test_it_counts_only_rows_it_really_inserted():
+    """A row another import stored between this batch's check and its INSERT is dropped by the
+    unique hash; it must not be counted as imported."""
+    from classifier.management.commands.import_tickets import _insert_new
+    from classifier.models import content_key
+    from tests.classifier.factories import TrainingExampleFactory
+
+    network = CategoryFactory(name="Network", slug="network")
+    stored = TrainingExampleFactory(text="vpn down", category=network)
+    fresh = TrainingExample(
+        text="wifi slow", category=network, content_hash=content_key("wifi slow", "network")
+    )
+    twin = TrainingExample(text="vpn down", category=network, content_hash=stored.content_hash)
+
+    inserted = _insert_new([fresh, twin])
+
+    assert inserted == {fresh.content_hash}
+    assert TrainingExample.objects.count() == 2
+
+
+@pytest.mark.postgres
+@pytest.mark.skipif(
+    connection.vendor != "postgresql",
+    reason="SQLite serialises writers: two imports cannot overlap there",
+)
+@pytest.mark.django_db(transaction=True)
+def test_two_concurrent_imports_of_one_file_count_each_row_once():
+    from tests.concurrency import run_concurrently
+
+    summaries: list[dict] = []
+
+    def one_import() -> None:
+        summaries.append(run_import(SAMPLE, "--text-columns", "text", "--label-column", "label")[0])
+
+    errors = run_concurrently([one_import, one_import])
+
+    assert not errors, errors
+    stored = TrainingExample.objects.count()
+    assert sum(s["imported"] for s in summaries) == stored > 1000
+    for s in summaries:  # every row is accounted for in each report
+        assert s["imported"] + sum(s["skipped"].values()) == 1200

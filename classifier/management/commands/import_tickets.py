@@ -18,7 +18,7 @@ from typing import IO, Any
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils.text import slugify
 
 from classifier.models import TrainingExample, content_key
@@ -136,10 +136,37 @@ def _write(batch: list[tuple[int, TrainingExample]], report: ImportReport) -> No
             report.skip(line, "duplicate of an earlier row")
         else:
             new[example.content_hash] = example
-    with transaction.atomic():
-        # ignore_conflicts: a concurrent import of the same file loses no rows and fails none.
-        TrainingExample.objects.bulk_create(new.values(), ignore_conflicts=True)
-    report.created += len(new)
+    inserted = _insert_new(list(new.values()))
+    report.created += len(inserted)
+    for line, example in batch:  # rows a concurrent import stored between our SELECT and INSERT
+        if example.content_hash in new and example.content_hash not in inserted:
+            report.skip(line, "already imported")
+
+
+def _insert_new(examples: list[TrainingExample]) -> set[str]:
+    """INSERT the examples, skipping any whose content hash another import stored meanwhile;
+    returns the hashes this statement really inserted. bulk_create(ignore_conflicts=True)
+    cannot say which rows it dropped, so this is one INSERT ... ON CONFLICT DO NOTHING
+    RETURNING (the same SQL on PostgreSQL and on SQLite >= 3.35)."""
+    if not examples:
+        return set()
+    names = ["text", "category_id", "priority", "source", "content_hash", "created_at"]
+    qn = connection.ops.quote_name
+    row = "(" + ", ".join(["%s"] * len(names)) + ")"
+    # Only quoted identifiers and placeholders are formatted in; every value is a parameter.
+    table, columns = qn(TrainingExample._meta.db_table), ", ".join(map(qn, names))
+    sql = (
+        f"INSERT INTO {table} ({columns}) "  # noqa: S608
+        f"VALUES {', '.join([row] * len(examples))} "
+        f"ON CONFLICT ({qn('content_hash')}) DO NOTHING RETURNING {qn('content_hash')}"
+    )
+    params: list[Any] = []
+    for e in examples:
+        created = connection.ops.adapt_datetimefield_value(e.created_at)
+        params += [e.text, e.category_id, e.priority, e.source, e.content_hash, created]
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return {h for (h,) in cursor.fetchall()}
 
 
 class _CategoryCache:
