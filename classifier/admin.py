@@ -54,7 +54,7 @@ def _pct(value: float | None) -> str:
 class ModelVersionAdmin(admin.ModelAdmin):
     list_display = [
         "tag", "trained_at", "is_active", "n_samples", "label_count", "macro_f1",
-        "coverage", "precision", "threshold",
+        "coverage", "precision", "routing",
     ]
     list_filter = ["is_active"]
     ordering = ["-trained_at", "-id"]
@@ -64,8 +64,9 @@ class ModelVersionAdmin(admin.ModelAdmin):
         ("tag", "is_active", "activated_at"),
         ("trained_at", "train_seconds"),
         ("n_samples", "n_train", "n_validation"),
-        ("threshold", "sha256", "artifact_pruned_at"),
+        ("threshold", "routing", "sha256", "artifact_pruned_at"),
         "labels",
+        "selection_table",
         "metrics_table",
         "per_class_table",
         "confusions_table",
@@ -73,8 +74,8 @@ class ModelVersionAdmin(admin.ModelAdmin):
     ]
     readonly_fields = [
         "tag", "is_active", "activated_at", "trained_at", "train_seconds", "n_samples",
-        "n_train", "n_validation", "threshold", "sha256", "artifact_pruned_at", "labels",
-        "metrics_table",
+        "n_train", "n_validation", "threshold", "routing", "sha256", "artifact_pruned_at",
+        "labels", "selection_table", "metrics_table",
         "per_class_table", "confusions_table", "notes",
     ]
 
@@ -104,6 +105,49 @@ class ModelVersionAdmin(admin.ModelAdmin):
     @admin.display(description="precision at threshold")
     def precision(self, obj: ModelVersion) -> str:
         return _pct(obj.metrics.get("precision"))
+
+    @admin.display(description="auto-routing")
+    def routing(self, obj: ModelVersion) -> str:
+        if obj.auto_route:
+            return f"at confidence >= {obj.threshold:.3f}"
+        target = obj.metrics.get("target_precision", 0.95)
+        return (
+            f"off: validation cannot support {target:.0%} precision at any threshold "
+            "(too few or too uncertain labels); every ticket goes to triage"
+        )
+
+    @admin.display(description="settings chosen by cross-validation")
+    def selection_table(self, obj: ModelVersion) -> SafeString:
+        sel = obj.selection or {}
+        if not sel:
+            return format_html("{}", "not recorded (trained before the model search)")
+        chosen = sel.get("chosen") or {}
+        head = format_html(
+            "<p>objective {} on {} training rows, {}-fold CV: chose C={}, class weights {}, "
+            "blocks {} (CV macro-F1 {}, accuracy {}){}</p>",
+            sel.get("objective"), sel.get("cv_rows"), sel.get("cv_folds"), chosen.get("C"),
+            "balanced" if chosen.get("balanced") else "off", ", ".join(chosen.get("blocks", [])),
+            _value(sel.get("cv_macro_f1")), _value(sel.get("cv_accuracy")),
+            "; stopped early at the training budget" if sel.get("stopped_by_budget") else "",
+        )
+        body = format_html_join(
+            "", "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>"
+            "<td>{}</td></tr>",
+            (
+                (
+                    c.get("C"), "balanced" if c.get("balanced") else "off",
+                    ", ".join(c.get("blocks", [])), _value(c.get("macro_f1")),
+                    _value(c.get("accuracy")), c.get("seconds"),
+                    "chosen" if c.get("chosen") else "",
+                )
+                for c in sel.get("candidates", [])
+            ),
+        )
+        return format_html(
+            "{}<table><tr><th>C</th><th>class weights</th><th>blocks</th><th>CV macro-F1</th>"
+            "<th>CV accuracy</th><th>seconds</th><th></th></tr>{}</table>",
+            head, body,
+        )
 
     @admin.display(description="validation metrics")
     def metrics_table(self, obj: ModelVersion) -> SafeString:

@@ -2,10 +2,13 @@
 the float arrays plus a JSON document (labels, temperature, confidence-model bias, per-block
 analyzer settings and terms). Version 2 added the confidence model (weights array + bias);
 version 3 the word-pairs analyzer and LSA components (a terms x k array per projected block), so
-a version-2 artifact is still a valid version-3 one without them; a version-1 artifact is
-refused rather than guessed at (retrain). Loading never executes code from the data: JSON and
-plain numeric arrays only, and every field is checked, so garbage raises ValueError instead of
-producing a half-working model."""
+a version-2 artifact is still a valid version-3 one without them; version 4 records the
+scikit-learn version it was trained with and that its text is Unicode-normalised (versions 2-3
+read raw text and are still loaded as such). A version-1 artifact is refused rather than guessed
+at (retrain), and so is one trained with another scikit-learn minor series than this process
+runs: its tokenizers (sklearn's analyzers) are only known to match within one. Loading never
+executes code from the data: JSON and plain numeric arrays only, and every field is checked, so
+garbage raises ValueError instead of producing a half-working model."""
 
 from __future__ import annotations
 
@@ -16,6 +19,7 @@ import zipfile
 from typing import TYPE_CHECKING, Any, TypeGuard
 
 import numpy as np
+import sklearn
 
 from classifier.confidence import ConfidenceModel, n_meta_features
 
@@ -24,8 +28,8 @@ if TYPE_CHECKING:
     from classifier.pipeline import TextClassifier
 
 FORMAT = "switchboard-text-classifier"
-VERSION = 3
-READABLE_VERSIONS = frozenset({2, 3})
+VERSION = 4
+READABLE_VERSIONS = frozenset({2, 3, 4})
 ANALYZERS = frozenset({"word", "char", "char_wb", "word_pairs"})
 MAX_COMPONENTS = 1_000
 
@@ -34,6 +38,8 @@ def dump(model: TextClassifier) -> bytes:
     meta = {
         "format": FORMAT,
         "version": VERSION,
+        "sklearn": sklearn.__version__,
+        "normalized": model.normalized,
         "labels": model.labels,
         "temperature": model.temperature,
         "confidence_bias": None if model.confidence is None else model.confidence.bias,
@@ -80,6 +86,12 @@ def load(cls: type[TextClassifier], block_cls: type[Block], data: bytes) -> Text
         raise ValueError("not a model artifact: unknown format")
     if meta.get("version") not in READABLE_VERSIONS:
         raise ValueError(f"unsupported model artifact version {meta.get('version')!r}")
+    normalized = False
+    if meta["version"] >= 4:
+        check_sklearn(meta.get("sklearn"))
+        if not isinstance(meta.get("normalized"), bool):
+            raise ValueError("model artifact: normalized must be true or false")
+        normalized = meta["normalized"]
 
     labels = meta.get("labels")
     if not _str_list(labels) or len(labels) < 2 or len(set(labels)) != len(labels):
@@ -108,7 +120,28 @@ def load(cls: type[TextClassifier], block_cls: type[Block], data: bytes) -> Text
         intercept=intercept,
         temperature=float(temperature),
         confidence=_confidence(meta.get("confidence_bias"), arrays, len(labels)),
+        normalized=normalized,
     )
+
+
+def _series(version: str) -> tuple[int, int] | None:
+    parts = version.split(".")
+    if len(parts) < 2 or not parts[0].isdigit() or not parts[1].isdigit():
+        return None
+    return int(parts[0]), int(parts[1])
+
+
+def check_sklearn(trained_with: Any) -> None:
+    """Refuse an artifact from another scikit-learn minor series than the one running (the
+    project pins one tested series in pyproject.toml, so both sides of a deploy agree)."""
+    running = sklearn.__version__
+    if not isinstance(trained_with, str) or _series(trained_with) is None:
+        raise ValueError("model artifact: no scikit-learn version recorded")
+    if _series(trained_with) != _series(running):
+        raise ValueError(
+            f"model artifact was trained with scikit-learn {trained_with}, but this process runs "
+            f"{running}: its text features may differ; retrain it (manage.py train_classifier)"
+        )
 
 
 def _confidence(bias: Any, arrays: dict[str, np.ndarray], n_labels: int) -> ConfidenceModel | None:

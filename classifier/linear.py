@@ -28,12 +28,16 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.preprocessing import normalize
 from sklearn.svm import LinearSVC
 
-# CV, word + char union: C 0.15 / 0.25 / 0.5 / 1.0 -> 0.8605 / 0.8617 / 0.8610 / 0.8586;
-# word + pairs + LSA: C 0.1 / 0.25 / 0.5 -> 0.8646 / 0.8690 / 0.8693 (0.5: 30 s vs 25 s to fit
-# the 5 folds, for +0.0003).
-SVM_C = 0.25
 OOF_FOLDS = 5
+# Rows x classes above which the final training uses 3 folds instead of 5: one-vs-rest costs one
+# binary SVM per class, so 100 classes cost ~6x 8 classes (3 folds of 2/3 cost half of 5 of 4/5).
+# 40k tickets in 8 categories stay at 5 folds; 30k in 100 take 3.
+MANY_FOLDS_MAX_WORK = 400_000
 UNSEEN_SCORE = -10.0  # out-of-fold score of a class its fold's SVM never saw (far below any real)
+# liblinear's stopping tolerance. sklearn's default 1e-4 is 1000x liblinear's own (0.1); 1e-2
+# gave identical held-out predictions on both shared corpora at 15-50 % less fit time (more at
+# high C; EXPERIMENTS.md round 4).
+SVM_TOL = 1e-2
 Svm = tuple[np.ndarray, np.ndarray, np.ndarray]  # classes, coef, intercept
 WORD_CACHE_SIZE = 50_000  # distinct words per char block; ~470 bytes each (measured): < 25 MB
 PAIR_WORDS = 25  # word pairs come from a text's first 25 words (CV: 25 = 40 = 80 words, cheapest)
@@ -167,10 +171,13 @@ def _char_wb_ngrams(word: str, min_n: int, max_n: int) -> list[str]:
     return grams
 
 
-def fit_blocks(texts: list[str], features: tuple[dict, ...]) -> tuple[list[Block], sp.csr_matrix]:
-    """Fit one TF-IDF block per feature spec (analyzer, ngram_range, max_chars, min_df,
-    max_features, and `components` for an LSA projection); returns the blocks and the stacked
-    matrix."""
+def fit_blocks(
+    texts: list[str], features: tuple[dict, ...]
+) -> tuple[list[str], list[Block], sp.csr_matrix]:
+    """Fit one TF-IDF block per feature spec (name, analyzer, ngram_range, max_chars, min_df,
+    max_features, and `components` for an LSA projection); returns the names of the blocks that
+    could be fitted, the blocks and the stacked matrix."""
+    names: list[str] = []
     blocks, parts = [], []
     for spec in features:
         head = [t[: spec["max_chars"]] for t in texts]
@@ -194,46 +201,74 @@ def fit_blocks(texts: list[str], features: tuple[dict, ...]) -> tuple[list[Block
         block = Block(
             probe.analyzer, probe.ngram_range, probe.max_chars, terms, vec.idf_, components
         )
+        names.append(spec["name"])
         blocks.append(block)
         parts.append(block.project(tfidf))
     if not blocks:
         raise ValueError("the training texts contain no usable terms")
-    return blocks, sp.hstack(parts, format="csr")
+    return names, blocks, sp.hstack(parts, format="csr")
 
 
-def fit_svm(x: sp.csr_matrix, y: np.ndarray) -> Svm:
-    svm = LinearSVC(C=SVM_C, class_weight="balanced", random_state=0).fit(x, y)
+@dataclass(frozen=True)
+class SvmSettings:
+    """What the model search chooses besides the feature blocks (see classifier.search)."""
+
+    C: float = 0.25
+    balanced: bool = True  # class_weight="balanced": rare classes weigh as much as common ones
+
+
+def fit_svm(x: sp.csr_matrix, y: np.ndarray, settings: SvmSettings) -> Svm:
+    svm = LinearSVC(
+        C=settings.C,
+        class_weight="balanced" if settings.balanced else None,
+        tol=SVM_TOL,
+        random_state=0,
+    ).fit(x, y)
     coef, intercept = svm.coef_, svm.intercept_
     if len(svm.classes_) == 2:  # binary SVM has one score d for classes_[1]: use (-d, d)
         coef, intercept = np.vstack([-coef, coef]), np.concatenate([-intercept, intercept])
     return svm.classes_, coef, intercept
 
 
+def stratified_folds(truth: np.ndarray, n_classes: int, k: int, seed: int) -> np.ndarray:
+    """A fold number per row, each class spread evenly over the k folds; a random start per
+    class spreads classes with fewer than k examples over different folds."""
+    rng = np.random.default_rng(seed)
+    fold = np.empty(len(truth), dtype=int)
+    for c in range(n_classes):
+        idx = rng.permutation(np.flatnonzero(truth == c))
+        fold[idx] = (np.arange(len(idx)) + rng.integers(k)) % k
+    return fold
+
+
 def oof_scores(
-    x: sp.csr_matrix, truth: np.ndarray, n_classes: int, seed: int
+    x: sp.csr_matrix,
+    truth: np.ndarray,
+    n_classes: int,
+    seed: int,
+    settings: SvmSettings,
+    folds: int = OOF_FOLDS,
 ) -> tuple[np.ndarray, np.ndarray, list[Svm]]:
     """SVM scores of every row from an SVM fitted on the other folds, whether that SVM knew the
     row's class (a class with fewer examples than folds is missing from some folds), and the
-    fold SVMs."""
-    rng = np.random.default_rng(seed)
-    fold = np.empty(len(truth), dtype=int)
-    for c in range(n_classes):  # stratified; a random start spreads tiny classes over folds
-        idx = rng.permutation(np.flatnonzero(truth == c))
-        fold[idx] = (np.arange(len(idx)) + rng.integers(OOF_FOLDS)) % OOF_FOLDS
+    fold SVMs. The fold SVMs are fitted one after the other: liblinear's random generator is
+    process-wide, so SVMs fitted in parallel threads come out different on every run."""
+    fold = stratified_folds(truth, n_classes, folds, seed)
     scores = np.full((len(truth), n_classes), UNSEEN_SCORE)
     seen = np.ones(len(truth), dtype=bool)
-    models: list[Svm] = []
-    for f in range(OOF_FOLDS):
+    jobs = []
+    for f in range(folds):
         tr, va = np.flatnonzero(fold != f), np.flatnonzero(fold == f)
         present = np.unique(truth[tr])
         seen[va] = np.isin(truth[va], present)
         if len(va) == 0 or len(present) < 2:
             scores[np.ix_(va, present)] = 0.0
             continue
-        classes, coef, intercept = fit_svm(x[tr], truth[tr])
+        jobs.append((tr, va))
+    fitted = [fit_svm(x[tr], truth[tr], settings) for tr, _ in jobs]
+    for (_, va), (classes, coef, intercept) in zip(jobs, fitted, strict=True):
         scores[np.ix_(va, classes)] = x[va] @ coef.T + intercept
-        models.append((classes, coef, intercept))
-    return scores, seen, models
+    return scores, seen, fitted
 
 
 def average(models: list[Svm], n_classes: int) -> Svm | None:

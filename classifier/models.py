@@ -52,6 +52,14 @@ class ModelVersion(models.Model):
     # {"labels": [...], "matrix": [[...]]} (rows = true label, columns = predicted).
     metrics = models.JSONField(default=dict)
     threshold = models.FloatField(help_text="Confidence at or above which the category is set.")
+    auto_route = models.BooleanField(
+        default=True,
+        help_text="False when validation could not support the target precision at any "
+        "threshold: this version categorizes nothing by itself (every ticket goes to triage).",
+    )
+    # The model search (classifier.search): {"chosen": {"C", "balanced", "blocks"}, "objective",
+    # "cv_macro_f1", "cv_accuracy", "cv_rows", "cv_folds", "candidates": [...], ...}.
+    selection = models.JSONField(default=dict, blank=True)
     artifact = models.BinaryField()
     sha256 = models.CharField(max_length=64, editable=False)
     is_active = models.BooleanField(default=False)

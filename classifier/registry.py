@@ -15,6 +15,7 @@ is activated."""
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
 import time
@@ -46,6 +47,8 @@ class ActiveModel:
     # Active categories among the model's labels, by slug: a prediction costs no query, and a
     # deactivated (or deleted) category is never set on a ticket.
     categories: Mapping[str, Category]
+    # False: validation could not support the target precision; nothing is auto-categorized.
+    auto_route: bool = True
 
 
 def load_model(version: ModelVersion) -> TextClassifier:
@@ -79,7 +82,7 @@ class Registry:
 
     def get(self) -> ActiveModel | None:
         """The active model (None: no usable model, tickets go to triage)."""
-        refresh = float(getattr(settings, "CLASSIFIER_REFRESH_SECONDS", 30))
+        refresh = settings.CLASSIFIER_REFRESH_SECONDS
         if time.monotonic() - self._checked_at < refresh:
             return self._current
         with self._lock:  # one thread per process checks; the others keep the current model
@@ -109,9 +112,7 @@ class Registry:
             # Same model: only the category map may have changed (edited in another process).
             categories = _active_categories(list(current.model.labels))
             if categories != current.categories:
-                self._current = ActiveModel(
-                    current.version_id, current.tag, current.threshold, current.model, categories
-                )
+                self._current = dataclasses.replace(current, categories=categories)
         elif active_id != self._failed_id:
             self._current = self._load(active_id)
 
@@ -127,7 +128,12 @@ class Registry:
             return None
         log.info("classifier: loaded model version %s", version.tag)
         return ActiveModel(
-            version.pk, version.tag, version.threshold, model, _active_categories(version.labels)
+            version.pk,
+            version.tag,
+            version.threshold,
+            model,
+            _active_categories(version.labels),
+            version.auto_route,
         )
 
 

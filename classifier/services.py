@@ -59,6 +59,7 @@ class Classification:
     model_version: str
     threshold: float
     category: Category | None = field(default=None, compare=False)
+    auto_route: bool = True  # False: the version routes nothing (see ModelVersion.auto_route)
 
 
 def classify(subject: str, description: str) -> Classification | None:
@@ -68,9 +69,10 @@ def classify(subject: str, description: str) -> Classification | None:
         active = registry.get_active()
         if active is None:
             return None
-        limit = int(getattr(settings, "CLASSIFIER_MAX_CHARS", 20_000))
         # Clip before the model: its cost grows with the text, the category is in the start.
-        text = model_text(str(subject or ""), str(description or ""))[:limit]
+        text = model_text(str(subject or ""), str(description or ""))[
+            : settings.CLASSIFIER_MAX_CHARS
+        ]
         prediction = active.model.predict_one(text)
     except Exception:  # a failing model must not fail intake: the ticket goes to triage
         log.exception("classifier: prediction failed, sending the ticket to triage")
@@ -81,7 +83,7 @@ def classify(subject: str, description: str) -> Classification | None:
 def _decide(prediction: Prediction, active: registry.ActiveModel) -> Classification:
     best = prediction.top[0][0] if prediction.top else prediction.label
     category = None
-    if best is not None and prediction.confidence >= active.threshold:
+    if best is not None and active.auto_route and prediction.confidence >= active.threshold:
         category = active.categories.get(best)
     return Classification(
         label=category.slug if category else None,
@@ -90,6 +92,7 @@ def _decide(prediction: Prediction, active: registry.ActiveModel) -> Classificat
         model_version=active.tag,
         threshold=active.threshold,
         category=category,
+        auto_route=active.auto_route,
     )
 
 
@@ -134,8 +137,10 @@ def apply_prediction(
             confidence=round(prediction.confidence, 4), model_version=prediction.model_version,
         )
     else:
+        # A version whose validation could not support the target precision routes nothing.
+        reason = "low_confidence" if prediction.auto_route else "auto_routing_off"
         timeline.add(
-            Kind.TRIAGE, None, reason="low_confidence",
+            Kind.TRIAGE, None, reason=reason,
             confidence=round(prediction.confidence, 4), threshold=round(prediction.threshold, 4),
             guesses=[[slug, round(p, 4)] for slug, p in prediction.top],
             model_version=prediction.model_version,
@@ -179,6 +184,9 @@ def confirmed_labels_since(since: Any) -> int:
 # --- Training and activation (commands and tasks only, never a request) ---------------------
 
 
+SELECTION_KEYS = ("chosen", "objective", "cv_macro_f1", "cv_accuracy", "stopped_by_budget")
+
+
 class NotEnoughData(Exception):
     """Too few labelled examples (or labels) to train a model worth having."""
 
@@ -203,7 +211,9 @@ class TrainOutcome:
             "n_validation": v.n_validation,
             "labels": v.labels,
             "threshold": round(v.threshold, 4),
+            "auto_route": v.auto_route,
             "train_seconds": round(self.train_seconds, 2),
+            "selection": {k: v.selection.get(k) for k in SELECTION_KEYS},
             "validation": {k: _round(v.metrics.get(k)) for k in keys},
             "holdout": {k: _round(v.metrics.get("holdout", {}).get(k)) for k in (*keys, "n")},
         }
@@ -225,7 +235,9 @@ class _Trained:
     seconds: float
 
 
-def train_version(*, notes: str = "", min_examples: int | None = None) -> _Trained:
+def train_version(
+    *, notes: str = "", min_examples: int | None = None, objective: str | None = None
+) -> _Trained:
     """Train on the labelled data in the database (minus the comparison hold-out) and store a
     new, inactive ModelVersion. CPU-heavy (seconds to a minute): commands and tasks only."""
     from classifier import pipeline
@@ -250,7 +262,12 @@ def train_version(*, notes: str = "", min_examples: int | None = None) -> _Train
 
     started = time.perf_counter()
     result: TrainResult = pipeline.train(
-        fit_x, fit_y, target_precision=settings.CLASSIFIER_TARGET_PRECISION, random_state=0
+        fit_x,
+        fit_y,
+        target_precision=settings.CLASSIFIER_TARGET_PRECISION,
+        objective=objective or settings.CLASSIFIER_OBJECTIVE,
+        budget_seconds=settings.CLASSIFIER_TRAIN_BUDGET_SECONDS,
+        random_state=0,
     )
     seconds = time.perf_counter() - started
     metrics = {**_plain(result.metrics), "confusion": _plain(result.confusion)}
@@ -266,6 +283,8 @@ def train_version(*, notes: str = "", min_examples: int | None = None) -> _Train
         labels=list(result.labels),
         metrics=metrics,
         threshold=float(result.threshold),
+        auto_route=result.auto_route,
+        selection=_plain(result.selection),
         artifact=artifact,
         sha256=ModelVersion.digest(artifact),
         train_seconds=seconds,
@@ -314,12 +333,16 @@ def activate(version: ModelVersion) -> None:
 
 
 def train_and_activate(
-    *, policy: str = "if_not_worse", notes: str = "", min_examples: int | None = None
+    *,
+    policy: str = "if_not_worse",
+    notes: str = "",
+    min_examples: int | None = None,
+    objective: str | None = None,
 ) -> TrainOutcome:
     """Train a new version on the database's labelled data and activate it according to
     `policy`: "if_not_worse" (the default rule, see not_worse), "always" or "never".
     Raises NotEnoughData. Not idempotent: every call stores a new version."""
-    trained = train_version(notes=notes, min_examples=min_examples)
+    trained = train_version(notes=notes, min_examples=min_examples, objective=objective)
     version = trained.version
     if policy == "always":
         ok, reason = True, "activation forced"
@@ -369,16 +392,19 @@ def _plain(value: Any) -> Any:
 
 
 def ensure_demo_model(sample: Path | None = None) -> TrainOutcome | None:
-    """For seed_demo, idempotent: import the shipped sample (classifier/data, CC0) as labelled
-    history (re-runs add nothing) and, unless a version is already active, train one and
-    activate it. Returns the outcome, or None when an active version already existed."""
+    """For seed_demo, idempotent: import the shipped samples (classifier/data: the CC0 English
+    one and a small Spanish/German one) as labelled history (re-runs add nothing) and, unless a
+    version is already active, train one and activate it. Returns the outcome, or None when an
+    active version already existed."""
     from django.core.management import call_command
 
-    path = sample or Path(settings.BASE_DIR) / "classifier" / "data" / "it_tickets_sample.csv"
-    call_command(
-        "import_tickets", str(path), "--text-columns", "text", "--label-column", "label",
-        stdout=io.StringIO(),
-    )
+    data = Path(settings.BASE_DIR) / "classifier" / "data"
+    path = sample or data / "it_tickets_sample.csv"
+    for csv_path in (path, data / "multilingual_sample.csv"):
+        call_command(
+            "import_tickets", str(csv_path), "--text-columns", "text", "--label-column", "label",
+            stdout=io.StringIO(),
+        )
     if ModelVersion.objects.filter(is_active=True).exists():
         return None
     return train_and_activate(policy="always", notes=f"demo: trained on {path.name}")

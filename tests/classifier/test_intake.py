@@ -63,6 +63,18 @@ def test_it_sends_an_unsure_ticket_to_triage_with_its_top_3_guesses(api, alice, 
 
 
 @pytest.mark.django_db
+def test_a_version_that_cannot_vouch_for_its_precision_routes_nothing(api, alice, categories):
+    ModelVersionFactory(is_active=True, threshold=0.0, auto_route=False)
+
+    ticket = post(api, alice)
+
+    assert ticket.category is None and ticket.needs_triage
+    assert len(ticket.category_guesses) == 3  # agents still see its guesses
+    event = ticket.events.get(kind=TicketEvent.Kind.TRIAGE)
+    assert event.data["reason"] == "auto_routing_off"
+
+
+@pytest.mark.django_db
 def test_it_uses_the_versions_threshold(api, alice, categories):
     guess = None
     ModelVersionFactory(is_active=True, threshold=0.0)
@@ -163,19 +175,44 @@ def test_it_costs_no_extra_statement_per_ticket(api, alice, categories, settings
     assert Ticket.objects.order_by("-id").first().category is not None
 
 
+# Hand-written tickets the model never saw, in the corpus's style (lower case, no punctuation,
+# no stop-words) and vocabulary: known answers for the categories whose words are unambiguous
+# (the sample's labels are noisy: "admin rights" requests appear under Storage too).
+GOLDEN = {
+    "access": "cannot login account locked after password reset please unlock access",
+    "hardware": "laptop screen broken keyboard not working need replacement hardware",
+    "hr-support": "return from maternity leave absence logging problems please sort out",
+    "purchase": "new purchase po please purchased wireless mouse log allocation receive item",
+    "storage": "write access to project folder please granted upload files location",
+}
+
+
 @pytest.mark.django_db
-@pytest.mark.parametrize(
-    "slug",
-    ["access", "administrative-rights", "hardware", "hr-support", "internal-project",
-     "miscellaneous", "purchase", "storage"],
-)
-def test_golden_ticket_per_category(categories, sample_rows, slug):
-    """One known ticket per category (from the sample the model learned) comes back right."""
+@pytest.mark.parametrize("slug", sorted(GOLDEN))
+def test_golden_ticket_per_category(categories, slug):
+    ModelVersionFactory(is_active=True, threshold=0.0)
+
+    guess = services.classify("", GOLDEN[slug])
+
+    assert guess.top[0][0] == slug
+
+
+@pytest.mark.django_db
+def test_it_categorizes_sample_tickets_it_never_saw(categories, sample_rows):
+    """The 200 sample rows after the factory model's training rows: held-out accuracy, overall
+    and per category (a model that memorised its training rows but learned nothing fails)."""
     from django.utils.text import slugify
 
+    from tests.classifier.factories import MODEL_ROWS
+
     ModelVersionFactory(is_active=True, threshold=0.0)
-    texts = [text for text, label in sample_rows if slugify(label) == slug]
+    unseen = sample_rows[MODEL_ROWS:]
+    hits: dict[str, list[bool]] = {}
+    for text, label in unseen:
+        guess = services.classify(*text.split(" ", 1))
+        hits.setdefault(slugify(label), []).append(guess.top[0][0] == slugify(label))
 
-    hits = [services.classify(*text.split(" ", 1)).top[0][0] == slug for text in texts[:20]]
-
-    assert sum(hits) >= 15
+    overall = sum(map(sum, hits.values())) / len(unseen)
+    assert len(unseen) == 200 and overall >= 0.7
+    for slug, got in hits.items():
+        assert sum(got) / len(got) >= 0.4, (slug, got)

@@ -90,6 +90,19 @@ def test_it_allows_only_one_active_version(categories):
         ModelVersionFactory(is_active=True)
 
 
-def test_reset_forgets_the_model():
+@pytest.mark.django_db
+def test_reset_forgets_the_model_and_the_next_call_loads_it_again(
+    categories, settings, django_assert_num_queries
+):
+    settings.CLASSIFIER_REFRESH_SECONDS = 3600
+    version = ModelVersionFactory(is_active=True)
+    loaded = get_active()
+    assert loaded is not None
+    with django_assert_num_queries(0):  # cached: no reload within the interval
+        assert get_active() is loaded
+
     registry.reset()
-    assert registry._current is None
+
+    with django_assert_num_queries(3):  # which version, its row with the artifact, categories
+        reloaded = get_active()
+    assert reloaded is not loaded and reloaded.version_id == version.pk

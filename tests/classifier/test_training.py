@@ -38,8 +38,15 @@ def test_it_trains_records_and_activates_the_first_version(history):
          "miscellaneous", "purchase", "storage"]
     )
     assert version.sha256 == ModelVersion.digest(bytes(version.artifact))
-    assert 0 < version.threshold <= 1
+    # 340 noisy tickets cannot vouch for 95 % precision: stored, active, routing nothing.
+    assert version.auto_route is False and version.threshold > 1 and not summary["auto_route"]
+    assert version.metrics["best_threshold"] <= 1 and version.metrics["coverage"] == 0
     assert {"accuracy", "macro_f1", "coverage", "precision"} <= set(version.metrics)
+    # The settings the search chose, with their CV scores, are on the version and the summary.
+    assert version.selection["objective"] == "macro_f1" == summary["selection"]["objective"]
+    assert version.selection["chosen"] == summary["selection"]["chosen"]
+    assert {"C", "balanced", "blocks"} <= set(version.selection["chosen"])
+    assert 0 < version.selection["cv_macro_f1"] <= 1 and version.selection["candidates"]
     assert version.metrics["confusion"]["labels"] and version.metrics["confusion"]["matrix"]
     assert summary["validation"]["macro_f1"] == round(version.metrics["macro_f1"], 4)
 
@@ -76,6 +83,16 @@ def test_it_obeys_activate_always_and_no_activate(history):
 
     assert forced["activated"] and not stored["activated"]
     assert ModelVersion.objects.get(is_active=True).pk == forced["id"]
+
+
+@pytest.mark.django_db
+def test_the_objective_can_be_accuracy(history):
+    summary = train("--objective", "accuracy", "--no-activate")
+
+    version = ModelVersion.objects.get(pk=summary["id"])
+    assert version.selection["objective"] == "accuracy"
+    chosen = next(c for c in version.selection["candidates"] if c["chosen"])
+    assert chosen["accuracy"] == version.selection["cv_accuracy"]
 
 
 @pytest.mark.django_db
@@ -128,6 +145,14 @@ def test_the_demo_model_is_set_up_once(settings, tmp_path, sample_rows):
 
     assert first is not None and first.activated and again is None
     assert ModelVersion.objects.count() == 1
+    # The demo model has seen Spanish and German tickets too: unseen ones get the right guess.
+    assert first.version.n_samples == 300 + 32
+    for text, slug in [
+        ("Mi contraseña está bloqueada, no puedo iniciar sesión en la VPN", "access"),
+        ("Die Gehaltsabrechnung fehlt im Portal", "hr-support"),
+    ]:
+        guess = services.classify("", text)
+        assert guess is not None and guess.top[0][0] == slug, (text, guess.top)
 
 
 def test_the_holdout_is_stable_and_about_the_configured_share(sample_rows, settings):

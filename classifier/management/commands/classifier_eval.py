@@ -15,6 +15,8 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from classifier.search import OBJECTIVES
+
 KEYS = (
     "accuracy", "macro_f1", "weighted_f1", "top3_accuracy", "threshold", "coverage",
     "precision", "train_seconds", "predict_ms_p50", "predict_ms_p99",
@@ -48,6 +50,14 @@ class Command(BaseCommand):
         parser.add_argument("--text-columns", required=True, help="e.g. subject,body")
         parser.add_argument("--label-column", required=True)
         parser.add_argument("--target-precision", type=float, default=None)
+        parser.add_argument(
+            "--objective", choices=OBJECTIVES, default=None,
+            help="What the model search maximises (default: settings.CLASSIFIER_OBJECTIVE).",
+        )
+        parser.add_argument(
+            "--budget", type=float, default=None,
+            help="Training budget in seconds (default: settings.CLASSIFIER_TRAIN_BUDGET_SECONDS).",
+        )
         parser.add_argument("--limit", type=int, default=None, help="First N training rows.")
         parser.add_argument("--test-limit", type=int, default=None, help="First N test rows.")
 
@@ -68,7 +78,14 @@ class Command(BaseCommand):
         self.stderr.write(f"training on {len(train_x)} rows, testing on {len(test_x)} rows")
 
         started = time.perf_counter()
-        result = pipeline.train(train_x, train_y, target_precision=target, random_state=0)
+        result = pipeline.train(
+            train_x,
+            train_y,
+            target_precision=target,
+            objective=opts["objective"] or settings.CLASSIFIER_OBJECTIVE,
+            budget_seconds=opts["budget"] or settings.CLASSIFIER_TRAIN_BUDGET_SECONDS,
+            random_state=0,
+        )
         train_seconds = time.perf_counter() - started
         # Evaluate the model as every process runs it: loaded back from its stored artifact.
         # Its memory is what each web and worker process holds once the model is loaded.
@@ -83,4 +100,6 @@ class Command(BaseCommand):
         out = {k: round(float(v), 4) if v is not None else None for k, v in out.items()}
         out.update(n_train=len(train_x), n_test=len(test_x), labels=len(set(train_y)))
         out.update(artifact_bytes=len(artifact), model_memory_mb=round(model_bytes / 2**20, 1))
+        # The settings the search chose, beside the metrics they produced.
+        out.update(auto_route=result.auto_route, selection=result.selection)
         self.stdout.write(json.dumps(out))

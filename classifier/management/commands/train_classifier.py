@@ -6,13 +6,15 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from classifier import services
+from classifier.search import OBJECTIVES
 
 
 class Command(BaseCommand):
     help = (
         "Train a classifier version on the labelled data in the database (imported history and "
-        "agent-confirmed categories), store it, and activate it if it is not worse than the "
-        "active version on validation. Prints a JSON summary on its last line."
+        "agent-confirmed categories), its settings chosen by cross-validation on that data, "
+        "store it, and activate it if it is not worse than the active version on the "
+        "hold-out. Prints a JSON summary (with the chosen settings) on its last line."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -22,6 +24,10 @@ class Command(BaseCommand):
         )
         group.add_argument("--no-activate", action="store_true", help="Store it inactive.")
         parser.add_argument("--notes", default="")
+        parser.add_argument(
+            "--objective", choices=OBJECTIVES, default=None,
+            help="What the model search maximises (default: settings.CLASSIFIER_OBJECTIVE).",
+        )
         parser.add_argument(
             "--min-examples", type=int, default=None,
             help="Refuse to train on fewer (default: settings.CLASSIFIER_MIN_EXAMPLES).",
@@ -34,7 +40,8 @@ class Command(BaseCommand):
         )
         try:
             outcome = services.train_and_activate(
-                policy=policy, notes=opts["notes"], min_examples=opts["min_examples"]
+                policy=policy, notes=opts["notes"], min_examples=opts["min_examples"],
+                objective=opts["objective"],
             )
         except services.NotEnoughData as exc:
             raise CommandError(f"not training: {exc}") from exc
