@@ -236,7 +236,11 @@ class _Trained:
 
 
 def train_version(
-    *, notes: str = "", min_examples: int | None = None, objective: str | None = None
+    *,
+    notes: str = "",
+    min_examples: int | None = None,
+    objective: str | None = None,
+    budget_seconds: float | None = None,
 ) -> _Trained:
     """Train on the labelled data in the database (minus the comparison hold-out) and store a
     new, inactive ModelVersion. CPU-heavy (seconds to a minute): commands and tasks only."""
@@ -266,7 +270,7 @@ def train_version(
         fit_y,
         target_precision=settings.CLASSIFIER_TARGET_PRECISION,
         objective=objective or settings.CLASSIFIER_OBJECTIVE,
-        budget_seconds=settings.CLASSIFIER_TRAIN_BUDGET_SECONDS,
+        budget_seconds=budget_seconds or settings.CLASSIFIER_TRAIN_BUDGET_SECONDS,
         random_state=0,
     )
     seconds = time.perf_counter() - started
@@ -338,11 +342,14 @@ def train_and_activate(
     notes: str = "",
     min_examples: int | None = None,
     objective: str | None = None,
+    budget_seconds: float | None = None,
 ) -> TrainOutcome:
     """Train a new version on the database's labelled data and activate it according to
     `policy`: "if_not_worse" (the default rule, see not_worse), "always" or "never".
     Raises NotEnoughData. Not idempotent: every call stores a new version."""
-    trained = train_version(notes=notes, min_examples=min_examples, objective=objective)
+    trained = train_version(
+        notes=notes, min_examples=min_examples, objective=objective, budget_seconds=budget_seconds
+    )
     version = trained.version
     if policy == "always":
         ok, reason = True, "activation forced"

@@ -40,9 +40,16 @@ def retrain_nightly(**_: Any) -> dict[str, Any] | None:
     return _train(f"nightly retrain: {new_labels} new confirmed labels")
 
 
+# The retrain tasks run with a 110 s timeout (classifier/apps.py), below the cluster's 120 s
+# retry; the model search gets this much of it (reading the data, the hold-out comparison and
+# saving take the rest). train_classifier uses the full CLASSIFIER_TRAIN_BUDGET_SECONDS.
+TASK_BUDGET_SECONDS = 80.0
+
+
 def _train(notes: str) -> dict[str, Any] | None:
+    budget = min(TASK_BUDGET_SECONDS, settings.CLASSIFIER_TRAIN_BUDGET_SECONDS)
     try:
-        outcome = services.train_and_activate(notes=notes)
+        outcome = services.train_and_activate(notes=notes, budget_seconds=budget)
     except services.NotEnoughData as exc:
         log.info("classifier: not retraining: %s", exc)
         return None

@@ -246,11 +246,11 @@ CLASSIFIER_HOLDOUT_PERCENT = env.int("CLASSIFIER_HOLDOUT_PERCENT", default=10)
 CLASSIFIER_ACTIVATION_TOLERANCE = env.float("CLASSIFIER_ACTIVATION_TOLERANCE", default=0.0)
 CLASSIFIER_MIN_EXAMPLES = env.int("CLASSIFIER_MIN_EXAMPLES", default=20)
 # What the per-team model search maximises in cross-validation: "macro_f1" (every category
-# counts the same) or "accuracy" (every ticket counts the same); and its time budget in seconds
-# (the search stops early when its remaining candidates and the final fits would not fit;
-# keep it below the retrain tasks' 110 s timeout, see classifier/apps.py).
+# counts the same) or "accuracy" (every ticket counts the same); and train_classifier's time
+# budget in seconds (the search stops early when its remaining candidates and the final fits
+# would not fit; the background retrain tasks use at most 80 s, see classifier/tasks.py).
 CLASSIFIER_OBJECTIVE = env.str("CLASSIFIER_OBJECTIVE", default="macro_f1")
-CLASSIFIER_TRAIN_BUDGET_SECONDS = env.float("CLASSIFIER_TRAIN_BUDGET_SECONDS", default=90.0)
+CLASSIFIER_TRAIN_BUDGET_SECONDS = env.float("CLASSIFIER_TRAIN_BUDGET_SECONDS", default=150.0)
 # Model versions whose artifact (megabytes each) is kept, newest first; older inactive ones keep
 # their row and metrics but can no longer be activated.
 CLASSIFIER_KEEP_ARTIFACTS = env.int("CLASSIFIER_KEEP_ARTIFACTS", default=10)
