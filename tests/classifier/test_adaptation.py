@@ -65,8 +65,14 @@ def test_the_search_stops_at_the_budget_and_says_so():
 
     result = pipeline.train(texts, labels, budget_seconds=0.0)
 
+    # Not even the final training with the default fits: the default without its costliest
+    # block (LSA) is scored and taken for the budget, and the search stops there.
     assert result.selection["stopped_by_budget"] is True
-    assert len(result.selection["candidates"]) == 1  # the default, then nothing fits
+    assert result.selection["chosen_for_budget"] is True
+    default, light = result.selection["candidates"]
+    assert "lsa" in default["blocks"] and light["chosen"]
+    assert light["blocks"] == [b for b in default["blocks"] if b != "lsa"]
+    assert all(b.components is None for b in result.model.blocks)  # no LSA in the model
     assert result.model.predict_one("alpha w1 w2").label == "big"  # still a working model
 
 
