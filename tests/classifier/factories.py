@@ -55,6 +55,7 @@ class ModelVersionFactory(factory.django.DjangoModelFactory):
     # the factory's version routes at the best threshold it found, as a bigger team's would.
     threshold = factory.LazyFunction(lambda: float(sample_model().metrics["best_threshold"]))
     auto_route = True
+    selection = factory.LazyFunction(lambda: _plain(sample_model().selection))
     artifact = factory.LazyFunction(lambda: sample_model().model.to_bytes())
     sha256 = factory.LazyAttribute(lambda v: ModelVersion.digest(bytes(v.artifact)))
 

@@ -40,6 +40,23 @@ def test_managers_see_versions_with_metrics_and_confusions(client, max_manager, 
 
 
 @pytest.mark.django_db
+def test_managers_see_the_chosen_settings_and_whether_it_routes(client, max_manager, categories):
+    routing = ModelVersionFactory(is_active=True)
+    cold = ModelVersionFactory(auto_route=False, threshold=2.0)
+    client.force_login(max_manager)
+
+    page = client.get(f"/admin/classifier/modelversion/{routing.pk}/change/").content.decode()
+    cold_page = client.get(f"/admin/classifier/modelversion/{cold.pk}/change/").content.decode()
+
+    chosen = routing.selection["chosen"]
+    assert "Settings chosen by cross-validation" in page
+    assert f"chose C={chosen['C']}" in page and ", ".join(chosen["blocks"]) in page
+    assert f"CV macro-F1 {routing.selection['cv_macro_f1']:.4f}" in page
+    assert f"at confidence &gt;= {routing.threshold:.3f}" in page
+    assert "off: validation cannot support 95% precision" in cold_page
+
+
+@pytest.mark.django_db
 def test_the_activate_action_switches_versions(client, max_manager, categories):
     old = ModelVersionFactory(is_active=True)
     new = ModelVersionFactory()
