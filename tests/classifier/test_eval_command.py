@@ -44,6 +44,13 @@ def test_it_prints_the_metrics_as_json_on_its_last_line(tmp_path, sample_rows):
     assert result["train_seconds"] > 0 and result["predict_ms_p99"] >= result["predict_ms_p50"]
     # What a deployment stores per model version and holds in every process.
     assert result["artifact_bytes"] > 100_000 and 1 < result["model_memory_mb"] < 500
+    # The settings the search chose, beside the metrics they produced.
+    selection = result["selection"]
+    assert {"C", "balanced", "blocks"} <= set(selection["chosen"])
+    assert selection["objective"] == "macro_f1" and selection["cv_rows"] > 0
+    chosen = [c for c in selection["candidates"] if c["chosen"]]
+    assert len(chosen) == 1 and chosen[0]["macro_f1"] == selection["cv_macro_f1"]
+    assert isinstance(result["auto_route"], bool)
 
 
 def test_it_names_a_missing_column(tmp_path, sample_rows):

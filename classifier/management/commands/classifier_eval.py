@@ -1,7 +1,9 @@
 """manage.py classifier_eval: train on one CSV, evaluate on another, print one JSON object.
 
 Touches no database at all (no model version is stored or activated): it measures the same
-pipeline and the same one-ticket prediction path that intake uses, on files."""
+pipeline (model search included: the chosen settings and their CV scores are printed under
+"selection", beside the metrics) and the same one-ticket prediction path that intake uses, on
+files."""
 
 from __future__ import annotations
 
