@@ -33,6 +33,16 @@ OOF_FOLDS = 5
 # binary SVM per class, so 100 classes cost ~6x 8 classes (3 folds of 2/3 cost half of 5 of 4/5).
 # 40k tickets in 8 categories stay at 5 folds; 30k in 100 take 3.
 MANY_FOLDS_MAX_WORK = 400_000
+
+
+def heavy(n_rows: int, n_classes: int) -> bool:
+    """Whether training is costly enough (rows x classes) for the cheaper settings: 3 final
+    folds, and a model search that starts without the LSA block."""
+    return n_rows * n_classes > MANY_FOLDS_MAX_WORK
+
+
+def final_folds(n_rows: int, n_classes: int) -> int:
+    return 3 if heavy(n_rows, n_classes) else OOF_FOLDS
 UNSEEN_SCORE = -10.0  # out-of-fold score of a class its fold's SVM never saw (far below any real)
 # liblinear's stopping tolerance. sklearn's default 1e-4 is 1000x liblinear's own (0.1); 1e-2
 # gave identical held-out predictions on both shared corpora at 15-50 % less fit time (more at

@@ -295,7 +295,7 @@ def train(
     x = x_all[:, np.concatenate([np.arange(offsets[i], offsets[i + 1]) for i in used])]
     blocks = [all_blocks[i] for i in used]
 
-    folds = linear.OOF_FOLDS if len(y) * len(names) <= linear.MANY_FOLDS_MAX_WORK else 3
+    folds = linear.final_folds(len(y), len(names))
     scores, seen, fold_models = linear.oof_scores(
         x, truth, len(names), random_state, chosen.svm, folds=folds
     )

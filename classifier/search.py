@@ -17,7 +17,8 @@ candidate uses a subset of their columns, so it costs its SVM fits only.
 Budget: before each candidate the search checks that the candidates so far, one more, and the
 final training (estimated from the measured fits) still fit in the budget; if not it stops and
 says so. If even the final training with the default would not fit (many classes, long texts),
-the search scores the default without its costliest block (LSA) and takes that, for the budget.
+the search takes the default without its costliest block (LSA), then also without word pairs,
+for the budget; data with many rows x classes starts without LSA.
 The result records every candidate's CV macro-F1, accuracy and seconds.
 """
 
@@ -32,7 +33,8 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.metrics import accuracy_score, f1_score
 
-from classifier.linear import MANY_FOLDS_MAX_WORK, OOF_FOLDS, SvmSettings, oof_scores
+from classifier import linear
+from classifier.linear import SvmSettings, oof_scores
 
 OBJECTIVES = ("macro_f1", "accuracy")
 SEARCH_FOLDS = 3
@@ -110,7 +112,7 @@ def select(
         return selection  # too little data to cross-validate: keep the default
     # Fits cost about rows x folds: the final training is k fits on (k-1)/k of all rows. Bigger
     # fits take more iterations and the calibration comes on top: FINAL_COST_FACTOR.
-    k = OOF_FOLDS if len(truth) * n_classes <= MANY_FOLDS_MAX_WORK else 3
+    k = linear.final_folds(len(truth), n_classes)
     final_scale = FINAL_COST_FACTOR * (k - 1) * len(truth) / ((SEARCH_FOLDS - 1) * len(cv_rows))
     x_cv = x[cv_rows]
     scored: dict[Candidate, dict[str, Any]] = {}
@@ -158,18 +160,29 @@ def select(
             return True
         return False
 
-    start = selection.best
-    score(start)
-    if not final_fits(start) and "lsa" in start.blocks:
-        # Even the final training with the default would overrun (many classes, long texts):
-        # the LSA block (300 dense columns per ticket) is the costliest per ticket; without it
-        # the SVMs cost about a third less. Chosen for the budget, whatever its CV score.
-        light = replace(start, blocks=tuple(b for b in start.blocks if b != "lsa"))
-        score(light, force=True)
-        selection.best, selection.stopped_by_budget = light, True
+    # Cheaper and cheaper defaults, for when even the final training would overrun the budget
+    # (many classes, long texts): the LSA block (300 dense columns per ticket) costs the most
+    # per ticket, then the word pairs (up to 300 per ticket). Heavy data (many rows x classes)
+    # starts without LSA: on 30k tickets in 100 classes the full default alone took 39 s to
+    # cross-validate. Each is taken for the budget, whatever its CV score.
+    ladder = [selection.best]
+    for block in ("lsa", "pairs"):
+        kept = tuple(b for b in ladder[-1].blocks if b != block)
+        if kept != ladder[-1].blocks:
+            ladder.append(replace(ladder[-1], blocks=kept))
+    if linear.heavy(len(truth), n_classes) and len(ladder) > 1:
+        ladder = ladder[1:]
         selection.chosen_for_budget = True
+    for step, candidate in enumerate(ladder):
+        score(candidate, force=True)
+        if step:
+            selection.chosen_for_budget = True
+        selection.best = candidate
+        if final_fits(candidate):
+            _stages(selection, consider, score, block_names)
+            break
     else:
-        _stages(selection, consider, score, block_names)
+        selection.stopped_by_budget = True
     selection.tried = [
         {**row, "chosen": cand == selection.best} for cand, row in scored.items()
     ]

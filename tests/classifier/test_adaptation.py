@@ -66,14 +66,31 @@ def test_the_search_stops_at_the_budget_and_says_so():
     result = pipeline.train(texts, labels, budget_seconds=0.0)
 
     # Not even the final training with the default fits: the default without its costliest
-    # block (LSA) is scored and taken for the budget, and the search stops there.
+    # block (LSA), then also without word pairs, is scored and taken for the budget.
     assert result.selection["stopped_by_budget"] is True
     assert result.selection["chosen_for_budget"] is True
-    default, light = result.selection["candidates"]
-    assert "lsa" in default["blocks"] and light["chosen"]
+    default, light, lighter = result.selection["candidates"]
+    assert "lsa" in default["blocks"] and "pairs" in default["blocks"] and lighter["chosen"]
     assert light["blocks"] == [b for b in default["blocks"] if b != "lsa"]
-    assert all(b.components is None for b in result.model.blocks)  # no LSA in the model
+    assert lighter["blocks"] == [b for b in light["blocks"] if b != "pairs"]
+    assert all(b.analyzer != "word_pairs" and b.components is None for b in result.model.blocks)
     assert result.model.predict_one("alpha w1 w2").label == "big"  # still a working model
+
+
+def test_heavy_data_trains_cheaper(monkeypatch):
+    """Many rows x classes (30k tickets in 100 classes in production; a lower bar here): the
+    search starts without the LSA block and the final training uses 3 folds, not 5."""
+    from classifier import linear
+
+    texts, labels = _imbalanced(8)
+    monkeypatch.setattr(linear, "MANY_FOLDS_MAX_WORK", 100)
+
+    result = pipeline.train(texts, labels)
+
+    assert result.selection["final_folds"] == 3 and result.selection["chosen_for_budget"]
+    assert all("lsa" not in c["blocks"] for c in result.selection["candidates"])
+    assert len(result.selection["candidates"]) >= 4  # the rest of the search still ran
+    assert result.model.predict_one("alpha w1 w2").label == "big"
 
 
 def test_pairs_are_kept_where_only_word_pairs_tell_the_classes_apart():
