@@ -282,7 +282,11 @@ def train(
         raise ValueError("too few examples to hold out a validation split")
 
     truth = np.searchsorted(np.asarray(names, dtype=object), y)
-    block_names, all_blocks, x_all = fit_blocks(x_texts, FEATURES)
+    # Heavy data (many rows x classes) never gets the LSA block (classifier.search), so its
+    # SVD (23 s of a 30k-ticket, 100-class training) is not computed.
+    heavy = linear.heavy(len(y), len(names))
+    specs = tuple(f for f in FEATURES if not (heavy and f["name"] == "lsa"))
+    block_names, all_blocks, x_all = fit_blocks(x_texts, specs)
     widths = [b.width for b in all_blocks]
     spent = time.perf_counter() - started
     selection = search.select(
@@ -343,7 +347,7 @@ def train(
         n_train=len(tr),
         n_validation=len(va),
         confusion={"labels": names, "matrix": cm.tolist()},
-        selection={**selection.summary(), "final_folds": folds},
+        selection={**selection.summary(), "final_folds": folds, "heavy": heavy},
         auto_route=reached,
     )
 

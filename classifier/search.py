@@ -18,7 +18,7 @@ Budget: before each candidate the search checks that the candidates so far, one 
 final training (estimated from the measured fits) still fit in the budget; if not it stops and
 says so. If even the final training with the default would not fit (many classes, long texts),
 the search takes the default without its costliest block (LSA), then also without word pairs,
-for the budget; data with many rows x classes starts without LSA.
+for the budget.
 The result records every candidate's CV macro-F1, accuracy and seconds.
 """
 
@@ -162,17 +162,13 @@ def select(
 
     # Cheaper and cheaper defaults, for when even the final training would overrun the budget
     # (many classes, long texts): the LSA block (300 dense columns per ticket) costs the most
-    # per ticket, then the word pairs (up to 300 per ticket). Heavy data (many rows x classes)
-    # starts without LSA: on 30k tickets in 100 classes the full default alone took 39 s to
-    # cross-validate. Each is taken for the budget, whatever its CV score.
+    # per ticket, then the word pairs (up to 300 per ticket). Each is taken for the budget,
+    # whatever its CV score. (Heavy data comes without LSA: see pipeline.train.)
     ladder = [selection.best]
     for block in ("lsa", "pairs"):
         kept = tuple(b for b in ladder[-1].blocks if b != block)
         if kept != ladder[-1].blocks:
             ladder.append(replace(ladder[-1], blocks=kept))
-    if linear.heavy(len(truth), n_classes) and len(ladder) > 1:
-        ladder = ladder[1:]
-        selection.chosen_for_budget = True
     for step, candidate in enumerate(ladder):
         score(candidate, force=True)
         if step:
