@@ -34,7 +34,7 @@ class AgentSkillInline(admin.TabularInline):
 @admin.register(AgentProfile)
 class AgentProfileAdmin(admin.ModelAdmin):
     list_display = [
-        "user", "availability", "load", "capacity", "overbooked", "tier", "team",
+        "user", "availability", "load", "capacity", "overbooked", "tier", "team", "time_zone",
         "last_assigned_at",
     ]
     list_filter = ["availability", "tier", "team"]
@@ -73,6 +73,8 @@ class AgentProfileAdmin(admin.ModelAdmin):
         agent_services.set_availability(
             agent=obj, availability=data["availability"], actor=signed_in_user(request)
         )
+        # Display only (the workspace's times): one column, never the load counter.
+        AgentProfile.objects.filter(pk=obj.pk).update(time_zone=data["time_zone"])
 
     def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
         super().save_related(request, form, formsets, change)

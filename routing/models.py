@@ -3,13 +3,24 @@ every write (assignment, load, availability) goes through routing.services."""
 
 from __future__ import annotations
 
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
 
 from tickets.models import Ticket
+
+
+def validate_time_zone(value: str) -> None:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValidationError(f"Unknown time zone {value!r}: use an IANA name such as "
+                              "Europe/Berlin.") from exc
 
 
 class Skill(models.Model):
@@ -58,6 +69,11 @@ class AgentProfile(models.Model):
         max_length=10, choices=Availability, default=Availability.OFFLINE
     )
     last_assigned_at = models.DateTimeField(null=True, blank=True)
+    # The agent's workspace shows times and deadlines in this zone (desk.middleware).
+    time_zone = models.CharField(
+        max_length=64, default="UTC", validators=[validate_time_zone],
+        help_text="IANA time zone the workspace shows times in, e.g. Europe/Berlin.",
+    )
     load = models.PositiveIntegerField(default=0, editable=False)
     overbooked = models.PositiveIntegerField(
         default=0, editable=False, help_text="Confirmed manual assignments beyond capacity."

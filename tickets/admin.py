@@ -9,14 +9,14 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ActionForm
 from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
 
+from desk import ticket_page
 from routing.models import AgentProfile
-from routing.selectors import get_latest_decision
 from routing.services import RoutingError
-from sla.admin import render_clocks
 from tickets import flows
-from tickets.models import Category, Comment, Ticket, TicketEvent
+from tickets.models import Category, Ticket
 from tickets.roles import signed_in_user
 from tickets.services import TicketStateError
 
@@ -29,47 +29,21 @@ class CategoryAdmin(admin.ModelAdmin):
     prepopulated_fields = {"slug": ["name"]}
 
 
-class CommentInline(admin.TabularInline):
-    model = Comment
-    extra = 0
-    fields = ["created_at", "author", "internal", "body"]
-    readonly_fields = ["created_at", "author", "internal", "body"]
-    can_delete = False
-    show_change_link = False
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False  # replies go through the "Reply" form so lifecycle rules apply
-
-
-class TimelineInline(admin.TabularInline):
-    model = TicketEvent
-    extra = 0
-    fields = ["created_at", "kind", "actor", "data"]
-    readonly_fields = ["created_at", "kind", "actor", "data"]
-    can_delete = False
-    verbose_name = "timeline event"
-    verbose_name_plural = "timeline"
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def get_queryset(self, request: HttpRequest) -> QuerySet[TicketEvent]:
-        return super().get_queryset(request).select_related("actor")
-
-
 class TicketAdminForm(forms.ModelForm):
     """The ticket's own fields plus the agent's actions on it: a status change and a reply or
     internal note. save_model hands all of it to tickets.flows.edit_ticket."""
 
-    new_status = forms.ChoiceField(
-        choices=[("", "(unchanged)"), *Ticket.Status.choices], required=False, label="Set status"
+    reply = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 6, "cols": 90, "placeholder": "Write to the customer "
+                                     "(plain text), or tick \u201cinternal note\u201d"}),
+        required=False, label="Reply",
     )
-    reply = forms.CharField(widget=forms.Textarea(attrs={"rows": 4}), required=False)
     reply_internal = forms.BooleanField(
         required=False, label="Internal note (never shown to the customer)"
+    )
+    new_status = forms.ChoiceField(
+        choices=[("", "(unchanged)"), *Ticket.Status.choices], required=False,
+        label="Then set status",
     )
     assign_over_capacity = forms.BooleanField(
         required=False, label="Assign even if over capacity (recorded)"
@@ -148,8 +122,14 @@ class TicketActionForm(ActionForm):
 
 @admin.register(Ticket)
 class TicketAdmin(admin.ModelAdmin):
+    """The full ticket list (search, filters, bulk actions) and the ticket page. The agents'
+    day-to-day list is the queue (desk.views.queue); the ticket page puts the conversation
+    first, the reply box under it, and the SLA clocks, routing and timeline in words
+    (desk.ticket_page)."""
+
     form = TicketAdminForm
     action_form = TicketActionForm
+    change_form_template = "desk/ticket_change_form.html"
     list_display = [
         "reference", "subject", "status", "priority", "category", "assignee", "customer",
         "created_at", "needs_triage", "guesses",
@@ -161,36 +141,49 @@ class TicketAdmin(admin.ModelAdmin):
     date_hierarchy = "created_at"
     show_full_result_count = False  # no COUNT(*) over the whole table on every page
     readonly_fields = [
-        "reference", "customer", "subject", "description", "channel", "status",
-        "category_source", "category_confidence", "classifier_version", "guesses",
-        "assigned_at", "sla_due_at", "created_at", "updated_at", "first_response_at",
-        "resolved_at", "closed_at", "sla_clocks", "routing_explanation",
+        "summary", "conversation", "sla_clocks", "routing_explanation", "guesses", "timeline",
     ]
-    fields = [
-        ("reference", "status", "priority", "channel"),
-        ("customer", "assignee", "assign_over_capacity", "assigned_at"),
-        "routing_explanation",
-        "subject",
-        "description",
-        ("category", "needs_triage", "category_source", "category_confidence"),
-        ("classifier_version", "guesses"),
-        ("created_at", "first_response_at", "resolved_at", "closed_at", "sla_due_at"),
-        "sla_clocks",
-        "new_status",
-        ("reply", "reply_internal"),
+    fieldsets = [
+        (None, {"fields": ["summary"]}),
+        ("Conversation", {"fields": ["conversation"]}),
+        ("Reply", {"fields": ["reply", "reply_internal", "new_status"]}),
+        ("Ticket", {"fields": [("priority", "category"), ("assignee", "assign_over_capacity")]}),
+        ("SLA clocks", {"fields": ["sla_clocks"]}),
+        ("Routing", {"fields": ["routing_explanation", "guesses"]}),
+        ("Timeline", {"fields": ["timeline"]}),
     ]
-    inlines = [CommentInline, TimelineInline]
     actions = ["mark_resolved", "mark_closed", "set_category"]
 
-    @admin.display(description="Routing")
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Ticket]:
+        return super().get_queryset(request).select_related("customer", "assignee", "category")
+
+    @admin.display(description="")
+    def summary(self, ticket: Ticket) -> str:
+        return ticket_page.summary(ticket)
+
+    @admin.display(description="")
+    def conversation(self, ticket: Ticket) -> str:
+        return ticket_page.conversation(ticket)
+
+    @admin.display(description="Why it is here")
     def routing_explanation(self, ticket: Ticket) -> str:
         """Why the ticket is with its assignee (or waiting): the latest routing decision."""
-        decision = get_latest_decision(ticket)
-        return f"{decision.outcome}: {decision.explanation}" if decision else "-"
+        return ticket_page.routing_explanation(ticket)
 
-    @admin.display(description="SLA clocks")
+    @admin.display(description="")
     def sla_clocks(self, ticket: Ticket) -> str:
-        return render_clocks(ticket)
+        return ticket_page.clocks(ticket)
+
+    @admin.display(description="")
+    def timeline(self, ticket: Ticket) -> str:
+        return ticket_page.timeline(ticket)
+
+    def response_change(self, request: HttpRequest, obj: Ticket) -> HttpResponse:
+        # An agent stays on the ticket after replying: they see the reply and the clocks move.
+        if "_save" in request.POST or "_continue" in request.POST:
+            self.message_user(request, f"{obj.reference} saved.", messages.SUCCESS)
+            return redirect("admin:tickets_ticket_change", obj.pk)
+        return super().response_change(request, obj)
 
     def get_form(self, request: HttpRequest, obj: Any = None, change: bool = False,
                  **kwargs: Any) -> Any:
@@ -218,8 +211,8 @@ class TicketAdmin(admin.ModelAdmin):
 
     @admin.display(description="model's guesses")
     def guesses(self, obj: Ticket) -> str:
-        """The classifier's top 3, readable: "access 62% · hardware 21% · storage 9%"."""
-        return " · ".join(f"{slug} {p:.0%}" for slug, p in obj.category_guesses or []) or "-"
+        """The classifier's top 3, in words."""
+        return ticket_page.guesses(obj)
 
     def save_model(self, request: HttpRequest, obj: Ticket, form: Any, change: bool) -> None:
         data = form.cleaned_data

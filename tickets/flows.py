@@ -14,6 +14,7 @@ from django.utils import timezone
 from classifier import services as classifier
 from incidents import surge
 from routing import services as routing
+from routing.claiming import assignee_tier
 from sla import retarget
 from sla import services as sla
 from tickets import services
@@ -220,3 +221,50 @@ def _retarget_clocks(ticket: Ticket, reason: str, timeline: services.Timeline) -
 
 def _slug(category: Category | None) -> str:
     return category.slug if category else "none"
+
+
+def assign_to(*, ticket: Ticket, user: User, actor: User) -> Ticket:
+    """"Assign to me" (or to someone) by hand, within capacity: routing refuses an agent at
+    capacity (OverCapacityError) and records the decision and event otherwise."""
+    with transaction.atomic():
+        ticket = Ticket.objects.select_for_update().get(pk=ticket.pk)
+        if not ticket.is_open:
+            raise services.TicketStateError(f"A {ticket.status} ticket cannot be assigned.")
+        timeline = services.Timeline(ticket)
+        routing.assign_manually(
+            ticket=ticket, user=user, actor=actor, over_capacity_ok=False, timeline=timeline
+        )
+        timeline.flush()
+    return ticket
+
+
+PRIORITY_UP = {"low": "normal", "normal": "high", "high": "urgent"}
+
+
+def escalate_by_hand(*, ticket: Ticket, actor: User, reason: str = "") -> Ticket:
+    """An agent escalates: the priority goes one step up (its SLA clocks re-targeted like any
+    priority change) and the ticket moves to an agent of a higher tier than its assignee's
+    when one has room (else it stays, and the tier requirement sticks in the queue). One
+    `escalated` event says who, why and what happened."""
+    with transaction.atomic():
+        ticket = Ticket.objects.select_for_update().get(pk=ticket.pk)
+        if not ticket.is_open:
+            raise services.TicketStateError(f"A {ticket.status} ticket cannot be escalated.")
+        old_priority = ticket.priority
+        timeline = services.Timeline(ticket)
+        data: dict[str, Any] = {"by_hand": True, "reason": reason}
+        if higher := PRIORITY_UP.get(ticket.priority):
+            timeline.events += services.change_priority(
+                ticket=ticket, priority=higher, actor=actor, reason="escalated by hand"
+            ).events
+            data["priority"] = [old_priority, higher]
+            _retarget_clocks(ticket, f"priority {old_priority} -> {higher}", timeline)
+        tier = assignee_tier(ticket)
+        agent = routing.escalate_assignment(
+            ticket=ticket, min_tier=min(3, (tier or 1) + 1), reason=f"escalated by {actor}"
+        )
+        data["reassigned"] = agent is not None and agent.user_id != ticket.assignee_id
+        timeline.add(services.Kind.ESCALATED, actor, **data)
+        timeline.flush()
+    ticket.refresh_from_db()
+    return ticket

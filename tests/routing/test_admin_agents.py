@@ -16,7 +16,7 @@ URL = "/admin/routing/agentprofile/"
 def form(profile: AgentProfile, **changes):
     data = {
         "capacity": profile.capacity, "tier": profile.tier, "team": profile.team,
-        "availability": profile.availability,
+        "availability": profile.availability, "time_zone": profile.time_zone,
         "skills-TOTAL_FORMS": "0", "skills-INITIAL_FORMS": "0",
         **changes,
     }
