@@ -5,21 +5,20 @@ from django.urls import URLPattern, URLResolver, include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from config.health import healthz
-
-admin.site.site_header = "Switchboard"
-admin.site.site_title = "Switchboard"
-admin.site.index_title = "Support desk"
+from desk.home import home
 
 api_v1: list[URLPattern | URLResolver] = [
     path("", include("tickets.api.urls")),
     path("", include("sla.api.urls")),
     path("", include("routing.api.urls")),
     path("", include("incidents.api.urls")),
+    path("", include("desk.api")),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
 ]
 
 urlpatterns = [
+    path("", home, name="home"),
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),
     path("healthz", healthz, name="healthz"),

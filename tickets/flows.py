@@ -5,11 +5,13 @@ tickets.models and tickets.services sit below them (see README "Architecture")."
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
+from django_q.tasks import async_task
 
 from classifier import services as classifier
 from incidents import surge
@@ -18,7 +20,7 @@ from routing.claiming import assignee_tier
 from sla import retarget
 from sla import services as sla
 from tickets import services
-from tickets.models import Category, Comment, Ticket
+from tickets.models import Category, Comment, Rating, Ticket
 
 # edit_ticket's "leave the assignee as it is" (None means unassign).
 UNCHANGED: Any = object()
@@ -98,6 +100,8 @@ def reply(
         timeline.flush()
         if before_commit:
             before_commit(comment)
+        if is_staff and not internal:
+            _notify_customer(ticket.pk, "reply", comment.pk)
     return comment
 
 
@@ -114,6 +118,8 @@ def update_status(
         )
         timeline.flush()
         sla.on_ticket_change(ticket=ticket, old_status=old_status, was_answered=was_answered)
+        if ticket.status == Ticket.Status.RESOLVED and old_status != Ticket.Status.RESOLVED:
+            _notify_customer(ticket.pk, "resolved")
     return ticket
 
 
@@ -152,10 +158,12 @@ def edit_ticket(
             )
             timelines.append(recategorized)
         if reply.strip():
-            _, timeline = services.add_comment(
+            comment, timeline = services.add_comment(
                 ticket=ticket, author=actor, body=reply, internal=internal, is_staff=True
             )
             timelines.append(timeline)
+            if not internal:
+                _notify_customer(ticket.pk, "reply", comment.pk)
         if status and status != ticket.status:
             timelines.append(services.change_status(ticket=ticket, status=status, actor=actor))
         routed = services.Timeline(ticket)
@@ -187,6 +195,8 @@ def edit_ticket(
         sla.on_ticket_change(ticket=ticket, old_status=old_status, was_answered=was_answered)
         for timeline in timelines:
             timeline.flush()
+        if ticket.status == Ticket.Status.RESOLVED and old_status != Ticket.Status.RESOLVED:
+            _notify_customer(ticket.pk, "resolved")
     return ticket
 
 
@@ -217,6 +227,35 @@ def _retarget_clocks(ticket: Ticket, reason: str, timeline: services.Timeline) -
     retargeted = retarget.retarget_ticket_clocks(ticket=ticket, reason=reason)
     if retargeted and timeline.events:
         timeline.events[-1].data["sla"] = retargeted
+
+
+def _notify_customer(ticket_id: int, kind: str, comment_id: int | None = None) -> None:
+    """E-mail the customer (tickets.tasks) once the change is committed: a rolled-back reply is
+    never announced, and the mail server's speed never holds the ticket's row lock."""
+    transaction.on_commit(
+        partial(async_task, "tickets.tasks.email_customer", ticket_id, kind, comment_id,
+                task_name=f"customer-{kind}", group="customer-notices")
+    )
+
+
+def customer_closes(*, ticket: Ticket, customer: User, confirm: bool) -> Ticket:
+    """The customer closes their ticket: `confirm` a resolution (only a resolved ticket), or
+    close it whatever its state (e.g. solved on their own). Closing stops its SLA clocks and
+    frees the assignee's slot. TicketStateError when not allowed."""
+    if confirm and ticket.status != Ticket.Status.RESOLVED:
+        raise services.TicketStateError("Only a resolved ticket can be confirmed.")
+    if ticket.status == Ticket.Status.CLOSED:
+        raise services.TicketStateError("This ticket is already closed.")
+    reason = "resolution confirmed by the customer" if confirm else "closed by the customer"
+    return update_status(ticket=ticket, status=Ticket.Status.CLOSED, actor=customer, reason=reason)
+
+
+def rate(*, ticket: Ticket, customer: User, score: int, comment: str) -> Rating:
+    """The customer's 1-5 rating of their resolved ticket, once (services.rate_ticket)."""
+    with transaction.atomic(durable=True):
+        ticket = Ticket.objects.select_for_update().get(pk=ticket.pk)
+        return services.rate_ticket(ticket=ticket, customer=customer, score=score,
+                                    comment=comment)
 
 
 def _slug(category: Category | None) -> str:

@@ -193,6 +193,7 @@ class TicketEvent(models.Model):
         ESCALATED = "escalated"
         INCIDENT_LINKED = "incident_linked"
         INCIDENT_UNLINKED = "incident_unlinked"
+        RATED = "rated"
 
     ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="events")
     kind = models.CharField(max_length=20, choices=Kind)
@@ -240,3 +241,26 @@ class IdempotencyRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id}:{self.key}"
+
+
+class Rating(models.Model):
+    """A customer's satisfaction rating of their resolved ticket: once per ticket (1-5 and an
+    optional comment), the CSAT figure of the managers' report."""
+
+    ticket = models.OneToOneField(Ticket, on_delete=models.CASCADE, related_name="rating")
+    customer = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    score = models.PositiveSmallIntegerField()
+    comment = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=Q(score__gte=1, score__lte=5), name="rating_1_to_5"),
+        ]
+        # The report's CSAT over a period.
+        indexes = [models.Index(fields=["created_at"], name="rating_created")]
+
+    def __str__(self) -> str:
+        return f"{self.score}/5 for {self.ticket_id}"

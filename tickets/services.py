@@ -18,7 +18,7 @@ from django.contrib.auth.models import User
 from django.db import connection
 from django.utils import timezone
 
-from tickets.models import STATUS_TRANSITIONS, Category, Comment, Ticket, TicketEvent
+from tickets.models import STATUS_TRANSITIONS, Category, Comment, Rating, Ticket, TicketEvent
 from tickets.sql import bulk_set
 
 Kind = TicketEvent.Kind
@@ -221,3 +221,16 @@ def set_category(
         source=source,
     )
     return timeline
+
+
+def rate_ticket(*, ticket: Ticket, customer: User, score: int, comment: str) -> Rating:
+    """The customer's rating of their resolved (or closed) ticket, once: TicketStateError if
+    it is still open or already rated. Caller holds the ticket row lock."""
+    require_transaction()
+    if ticket.status not in (Ticket.Status.RESOLVED, Ticket.Status.CLOSED):
+        raise TicketStateError("Only a resolved or closed ticket can be rated.")
+    if Rating.objects.filter(ticket=ticket).exists():
+        raise TicketStateError("This ticket has already been rated.")
+    rating = Rating.objects.create(ticket=ticket, customer=customer, score=score, comment=comment)
+    record_event(ticket, Kind.RATED, customer, score=score)
+    return rating

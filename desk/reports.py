@@ -1,0 +1,322 @@
+"""The managers' SLA report: every figure is a database aggregate (COUNT ... FILTER, AVG,
+PERCENTILE_DISC on PostgreSQL) over the period's rows; Python only arranges the grouped results.
+
+Definitions (also in README "Managers' reports"):
+- A clock counts in the period its outcome was decided in: a breached clock on the day it
+  breached (whether or not it was met later), a met clock on the day it was met. Running
+  clocks not yet due are not counted. Compliance = met / (met + breached).
+- First response time: created -> first public staff reply, for first replies given in the
+  period; resolution time: created -> resolved, for tickets resolved in the period. Median and
+  p90 are nearest-rank (PERCENTILE_DISC), the same on every database.
+- Escalations: the levels the SLA watcher recorded in the period (warning, breach, second
+  level), by kind.
+- KPIs: first-contact resolution = tickets resolved in the period after exactly one public
+  agent reply / tickets resolved in the period; first response within 2 h = share of the
+  period's first replies given within 2 h of creation; CSAT = mean of the ratings customers gave
+  in the period (1-5); reopen rate = tickets reopened in the period / tickets resolved in it
+  (from the timeline's status changes)."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.db import connection
+from django.db.models import (
+    Aggregate,
+    Avg,
+    Case,
+    Count,
+    DurationField,
+    ExpressionWrapper,
+    F,
+    IntegerField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    When,
+)
+from django.db.models.functions import Coalesce, TruncDate
+
+from sla.models import Escalation, SlaClock
+from tickets.models import Comment, Rating, Ticket, TicketEvent
+
+MET, BREACHED = SlaClock.State.MET, SlaClock.State.BREACHED
+# What each breakdown groups by (a ticket's current values).
+GROUPS: dict[str, str | None] = {
+    "stage": None,
+    "category": "ticket__category__name",
+    "team": "ticket__assignee__agent_profile__team",
+    "agent": "ticket__assignee__username",
+    "priority": "ticket__priority",
+}
+UNSET = {"category": "(no category)", "team": "(no team)", "agent": "(unassigned)"}
+DEFAULT_TARGETS = {"fcr": 0.85, "first_response_2h": 0.95, "csat": 4.8, "reopen_rate": 0.05}
+
+
+@dataclass(frozen=True)
+class Period:
+    """[first, last] whole days in `tz`, i.e. [start, end) as instants."""
+
+    first: date
+    last: date
+    tz: ZoneInfo
+
+    @property
+    def start(self) -> datetime:
+        return datetime.combine(self.first, time(0), self.tz)
+
+    @property
+    def end(self) -> datetime:
+        return datetime.combine(self.last + timedelta(days=1), time(0), self.tz)
+
+    @property
+    def days(self) -> list[date]:
+        return [self.first + timedelta(days=i) for i in range((self.last - self.first).days + 1)]
+
+    def within(self, field_name: str) -> Q:
+        return Q(**{f"{field_name}__gte": self.start, f"{field_name}__lt": self.end})
+
+
+def default_period(today: date, tz: ZoneInfo, days: int = 7) -> Period:
+    return Period(today - timedelta(days=days - 1), today, tz)
+
+
+@dataclass
+class Row:
+    group: str
+    stage: str
+    total: int
+    met: int
+    breached: int
+
+    @property
+    def compliance(self) -> float | None:
+        return self.met / self.total if self.total else None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"group": self.group, "stage": self.stage, "total": self.total, "met": self.met,
+                "breached": self.breached, "compliance": _round(self.compliance)}
+
+
+@dataclass
+class Kpi:
+    key: str
+    label: str
+    value: float | None
+    target: float
+    higher_is_better: bool
+    unit: str  # "%" or "/5"
+    basis: int  # how many tickets or ratings it is computed from
+
+    @property
+    def met(self) -> bool | None:
+        if self.value is None:
+            return None
+        return self.value >= self.target if self.higher_is_better else self.value <= self.target
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"key": self.key, "name": self.label, "value": _round(self.value),
+                "target": self.target, "met": self.met, "basis": self.basis}
+
+
+@dataclass
+class Report:
+    period: Period
+    by_stage: list[Row]
+    breakdowns: dict[str, list[Row]]
+    first_response: dict[str, Any]
+    resolution: dict[str, Any]
+    escalations: dict[str, int]
+    daily: list[dict[str, Any]]
+    kpis: list[Kpi]
+    breached: list[SlaClock] = field(default_factory=list)
+
+
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(value, 4)
+
+
+def decided_clocks(period: Period) -> QuerySet[SlaClock]:
+    """Clocks whose outcome fell in the period (breach served by sla_clock_breached)."""
+    return SlaClock.objects.filter(
+        Q(state=BREACHED) & period.within("breached_at")
+        | Q(state=MET) & period.within("stopped_at")
+    )
+
+
+def compliance_rows(period: Period, group_by: str) -> list[Row]:
+    """One GROUP BY: per stage (and per value of `group_by`) the clocks decided in the period."""
+    column = GROUPS[group_by]
+    qs = decided_clocks(period)
+    keys = ["stage"] if column is None else ["stage", column]
+    if column is not None:
+        qs = qs.filter(ticket__isnull=False)
+    grouped = (
+        qs.values(*keys)
+        .annotate(total=Count("id"), met=Count("id", filter=Q(state=MET)),
+                  breached=Count("id", filter=Q(state=BREACHED)))
+        .order_by(*keys)
+    )
+    unset = UNSET.get(group_by, "-")
+    return [
+        Row(group=str(r[column]) if column and r[column] not in (None, "") else
+            (unset if column else r["stage"]),
+            stage=r["stage"], total=r["total"], met=r["met"], breached=r["breached"])
+        for r in grouped
+    ]
+
+
+class PercentileDisc(Aggregate):
+    """PostgreSQL's nearest-rank percentile (an ordered-set aggregate)."""
+
+    function = "PERCENTILE_DISC"
+    template = "%(function)s(%(fraction)s) WITHIN GROUP (ORDER BY %(expressions)s)"
+    output_field = DurationField()
+
+    def __init__(self, expression: Any, fraction: float) -> None:
+        super().__init__(expression)
+        self.extra["fraction"] = repr(float(fraction))  # a constant of ours, never user input
+
+
+def _durations(qs: QuerySet[Ticket], start: str, end: str) -> dict[str, Any]:
+    """count, median and p90 of (end - start) over qs, nearest rank."""
+    span = ExpressionWrapper(F(end) - F(start), output_field=DurationField())
+    if connection.vendor == "postgresql":
+        got = qs.aggregate(count=Count("pk"), p50=PercentileDisc(span, 0.5),
+                           p90=PercentileDisc(span, 0.9))
+        count, p50, p90 = got["count"], got["p50"], got["p90"]
+    else:  # no ordered-set aggregates: the database sorts, we read the ranks
+        count = qs.count()
+        ordered = qs.annotate(span=span).order_by("span").values_list("span", flat=True)
+        p50, p90 = (ordered[max(0, math.ceil(p * count) - 1)] if count else None
+                    for p in (0.5, 0.9))
+    return {"count": count, "median_seconds": _seconds(p50), "p90_seconds": _seconds(p90)}
+
+
+def _seconds(value: Any) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, timedelta):
+        return round(value.total_seconds())
+    return round(int(value) / 1_000_000)  # SQLite hands durations back as microseconds
+
+
+def response_times(period: Period) -> tuple[dict[str, Any], dict[str, Any]]:
+    first = _durations(Ticket.objects.filter(period.within("first_response_at")),
+                       "created_at", "first_response_at")
+    resolution = _durations(Ticket.objects.filter(period.within("resolved_at")),
+                            "created_at", "resolved_at")
+    return first, resolution
+
+
+def escalation_counts(period: Period) -> dict[str, int]:
+    counted = dict(
+        Escalation.objects.filter(period.within("created_at"))
+        .values("kind").annotate(n=Count("id")).values_list("kind", "n")
+    )
+    return {kind: counted.get(kind, 0) for kind in Escalation.Kind.values}
+
+
+def daily_trend(period: Period) -> list[dict[str, Any]]:
+    """Per day of the period (in its time zone): clocks met and breached, compliance."""
+    decided_at = Case(When(state=BREACHED, then=F("breached_at")), default=F("stopped_at"))
+    grouped = {
+        r["day"]: r
+        for r in decided_clocks(period)
+        .annotate(day=TruncDate(decided_at, tzinfo=period.tz))
+        .values("day")
+        .annotate(met=Count("id", filter=Q(state=MET)),
+                  breached=Count("id", filter=Q(state=BREACHED)))
+        .order_by("day")
+    }
+    days = []
+    for day in period.days:
+        r = grouped.get(day, {"met": 0, "breached": 0})
+        total = r["met"] + r["breached"]
+        days.append({"day": day.isoformat(), "met": r["met"], "breached": r["breached"],
+                     "compliance": _round(r["met"] / total) if total else None})
+    return days
+
+
+def kpis(period: Period) -> list[Kpi]:
+    targets = {**DEFAULT_TARGETS, **getattr(settings, "DESK_KPI_TARGETS", {})}
+    agent_replies = Subquery(
+        Comment.objects.filter(ticket=OuterRef("pk"), internal=False)
+        .exclude(author=OuterRef("customer"))
+        .order_by().values("ticket").annotate(n=Count("pk")).values("n"),
+        output_field=IntegerField(),
+    )
+    resolved = (
+        Ticket.objects.filter(period.within("resolved_at"))
+        .annotate(replies=Coalesce(agent_replies, Value(0)))
+        .aggregate(total=Count("pk"), single=Count("pk", filter=Q(replies=1)))
+    )
+    two_hours = timedelta(hours=2)
+    answered = Ticket.objects.filter(period.within("first_response_at")).aggregate(
+        total=Count("pk"),
+        fast=Count("pk", filter=Q(first_response_at__lte=F("created_at") + two_hours)),
+    )
+    rated = Rating.objects.filter(period.within("created_at")).aggregate(
+        n=Count("pk"), mean=Avg("score"))
+    changes = TicketEvent.objects.filter(
+        period.within("created_at"), kind=TicketEvent.Kind.STATUS_CHANGED)
+    resolutions = changes.filter(data__new="resolved").values("ticket").distinct().count()
+    reopens = changes.filter(data__old="resolved", data__new="open").values(
+        "ticket").distinct().count()
+
+    def share(part: int, whole: int) -> float | None:
+        return part / whole if whole else None
+
+    return [
+        Kpi("fcr", "First-contact resolution", share(resolved["single"], resolved["total"]),
+            targets["fcr"], True, "%", resolved["total"]),
+        Kpi("first_response_2h", "First response within 2 h",
+            share(answered["fast"], answered["total"]), targets["first_response_2h"], True, "%",
+            answered["total"]),
+        Kpi("csat", "Customer satisfaction", rated["mean"], targets["csat"], True, "/5",
+            rated["n"]),
+        Kpi("reopen_rate", "Reopen rate", share(reopens, resolutions), targets["reopen_rate"],
+            False, "%", resolutions),
+    ]
+
+
+def breached_clocks(period: Period, limit: int | None = 200) -> list[SlaClock]:
+    qs = (
+        SlaClock.objects.filter(period.within("breached_at"), state=BREACHED)
+        .select_related("ticket", "ticket__assignee")
+        .order_by("-breached_at", "-id")
+    )
+    return list(qs[:limit] if limit else qs)
+
+
+def build(period: Period, *, breached_limit: int | None = 200) -> Report:
+    first, resolution = response_times(period)
+    return Report(
+        period=period,
+        by_stage=compliance_rows(period, "stage"),
+        breakdowns={g: compliance_rows(period, g) for g in GROUPS if g != "stage"},
+        first_response=first,
+        resolution=resolution,
+        escalations=escalation_counts(period),
+        daily=daily_trend(period),
+        kpis=kpis(period),
+        breached=breached_clocks(period, breached_limit) if breached_limit != 0 else [],
+    )
+
+
+def csv_rows(report: Report) -> list[list[Any]]:
+    """The report's compliance rows, every breakdown, as CSV lines (header first)."""
+    lines: list[list[Any]] = [["group_by", "group", "stage", "total", "met", "breached",
+                               "compliance_percent"]]
+    for group_by, rows in [("stage", report.by_stage), *report.breakdowns.items()]:
+        for r in rows:
+            pct = round(100 * r.compliance, 1) if r.compliance is not None else ""
+            lines.append([group_by, r.group, r.stage, r.total, r.met, r.breached, pct])
+    return lines
