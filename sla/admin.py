@@ -15,6 +15,7 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
 from sla import policies
+from sla.forms import EVENT_LISTS, MAX_STAGES, SlaPolicyForm
 from sla.models import (
     Breach,
     Delivery,
@@ -49,9 +50,34 @@ def _time_left(clock: SlaClock) -> str:
 
 @admin.register(SlaPolicy)
 class SlaPolicyAdmin(admin.ModelAdmin):
+    """Stages and calendar as form fields (sla.forms), one fieldset per stage: the policy's
+    stages plus one blank to add another."""
+
+    form = SlaPolicyForm
     list_display = ["name", "kind", "priority", "category", "is_active", "updated_at"]
     list_filter = ["kind", "is_active"]
     search_fields = ["name"]
+
+    def get_fieldsets(self, request: HttpRequest, obj: Any = None) -> Any:
+        shown = min(MAX_STAGES, len(obj.stages or []) + 1 if obj is not None else 2)
+        stages = [
+            (f"Stage {i + 1}" if i < shown - 1 or obj is None else "Add a stage", {
+                "fields": [(f"stage{i}_name", f"stage{i}_target", f"stage{i}_warn_at"),
+                           *[f"stage{i}_{key}" for key in EVENT_LISTS], f"stage{i}_delete"],
+                "classes": ["collapse"] if obj is not None and i == shown - 1 else [],
+            })
+            for i in range(shown)
+        ]
+        return [
+            (None, {"fields": ["name", ("kind", "priority"), "category", "is_active",
+                               "escalate_after"]}),
+            *stages,
+            ("Business calendar", {"fields": [
+                "business_hours", "tz",
+                ("hours_mon", "hours_tue", "hours_wed", "hours_thu", "hours_fri"),
+                ("hours_sat", "hours_sun"), "holidays",
+            ]}),
+        ]
 
     def save_model(self, request: HttpRequest, obj: SlaPolicy, form: Any, change: bool) -> None:
         super().save_model(request, obj, form, change)
