@@ -13,7 +13,7 @@ from tests.tickets.factories import UserFactory
 
 @pytest.fixture
 def demo(db):
-    call_command("seed_demo", "--tickets", "30", "--customers", "3")
+    call_command("seed_demo", "--tickets", "12", "--days", "5", "--customers", "3")
 
 
 @pytest.mark.django_db

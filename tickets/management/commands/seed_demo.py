@@ -1,9 +1,10 @@
 """Demo data on any database, idempotent: running it again adds nothing that is already there.
 
-Staff and customers, the categories of the shipped ticket sample, and
-a few hundred tickets submitted through the real intake flow (so they are classified, routed
-and clocked exactly as API tickets are). Descriptions are real (CC0) support tickets from
-classifier/data; subjects are readable ones made up per category.
+Staff and customers with known demo passwords, the categories of the shipped ticket sample (its
+CC0 texts train the demo's classifier), and a 30-day history of readable tickets (desk.demo)
+replayed through the real flows at past instants: classified, routed, answered, breached,
+escalated, resolved and rated, so the queue, the ticket pages and the SLA report have data at
+first sight. `--tickets 0` creates users, team and model only (fast).
 
 Passwords: with DJANGO_DEBUG on (the demo) new users get the known DEMO_PASSWORD that dev.py
 prints. Otherwise a database may be reachable by others, so each new user gets a random password,
@@ -12,7 +13,6 @@ printed once, unless `--i-know` asks for the known one anyway."""
 from __future__ import annotations
 
 import csv
-import random
 import secrets
 from pathlib import Path
 from typing import Any
@@ -27,39 +27,19 @@ from classifier.services import ensure_demo_model
 from incidents import surge
 from incidents.demo import seed_incidents
 from routing.demo import seed_team
-from tickets import flows
 from tickets.models import Category, Ticket
 from tickets.roles import AGENT, CUSTOMER, MANAGER, sync_roles
 
 DEMO_PASSWORD = "switchboard-demo"  # noqa: S105 - printed by dev.py demo; demo data only
 SAMPLE = Path(settings.BASE_DIR) / "classifier" / "data" / "it_tickets_sample.csv"
 
-SUBJECTS = {
-    "Hardware": ["Laptop will not start", "Second monitor flickers", "Docking station dead",
-                 "Keyboard keys stuck", "Headset microphone not working"],
-    "HR Support": ["Timecard approval error", "Cannot submit holiday request",
-                   "Payslip not visible", "Relocation paperwork question"],
-    "Access": ["Cannot log in to the VPN", "Password reset needed",
-               "Need access to the shared drive", "Account locked after update"],
-    "Miscellaneous": ["Question about the new process", "Meeting room display",
-                      "General request", "Please advise"],
-    "Storage": ["Mailbox almost full", "Shared drive quota exceeded",
-                "Restore a deleted folder", "Need more disk space"],
-    "Purchase": ["Order a new laptop", "Software licence purchase",
-                 "Purchase order approval", "Quote for monitors"],
-    "Internal Project": ["Project workspace setup", "Add me to the project board",
-                         "Project reporting issue"],
-    "Administrative rights": ["Need admin rights to install software",
-                              "Local admin request", "Elevated rights expired"],
-}
-PRIORITIES = ["low"] * 2 + ["normal"] * 6 + ["high"] * 2 + ["urgent"]
-
-
 class Command(BaseCommand):
     help = "Create demo users, categories and tickets (idempotent)."
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--tickets", type=int, default=300)
+        parser.add_argument("--tickets", type=int, default=200,
+                            help="tickets in the replayed history (0: none)")
+        parser.add_argument("--days", type=int, default=30, help="length of the history")
         parser.add_argument("--customers", type=int, default=20)
         parser.add_argument("--agents", type=int, default=6)
         parser.add_argument("--agent-capacity", type=int, default=10)
@@ -76,6 +56,7 @@ class Command(BaseCommand):
         customers: int,
         agents: int,
         agent_capacity: int,
+        days: int,
         i_know: bool = False,
         **options: Any,
     ) -> None:
@@ -91,8 +72,8 @@ class Command(BaseCommand):
         # sample, before any ticket arrives: demo tickets are then classified and routed.
         seed_team(staff=staff, categories=categories.values(), capacity=agent_capacity)
         ensure_demo_model(SAMPLE)
-        with surge.suspended():  # a bulk load of history is not an arrival rate
-            made = self._tickets(people, rows, tickets)
+        with surge.suspended():  # a replayed history is not an arrival rate
+            made = self._history(people, staff, categories, tickets, days)
         incidents = seed_incidents(staff=staff, manager=manager[0]) if tickets else 0
         self.stdout.write(
             f"Demo data ready: {len(staff)} agents, 1 manager, {len(people)} customers, "
@@ -135,17 +116,16 @@ class Command(BaseCommand):
             )
         return out
 
-    def _tickets(self, people: list[Any], rows: list[tuple[str, str]], wanted: int) -> int:
-        existing = Ticket.objects.filter(customer__in=people).count()
-        rng = random.Random(42 + existing)  # deterministic, and different on top-ups
-        for _ in range(max(0, wanted - existing)):
-            text, label = rng.choice(rows)
-            subject = rng.choice(SUBJECTS.get(label, ["Support request"]))
-            flows.submit_ticket(
-                customer=rng.choice(people),
-                subject=subject,
-                description=text[: settings.TICKET_DESCRIPTION_MAX],
-                priority=rng.choice(PRIORITIES),
-                channel=rng.choice([Ticket.Channel.API, Ticket.Channel.WEB, Ticket.Channel.EMAIL]),
-            )
-        return max(0, wanted - existing)
+    def _history(self, people: list[Any], staff: list[Any], categories: dict[str, Category],
+                 wanted: int, days: int) -> int:
+        """Replay the history once: not again when the demo customers already have tickets."""
+        if wanted <= 0 or Ticket.objects.filter(customer__in=people).exists():
+            return 0
+        from desk.demo.history import replay_history
+
+        self.stdout.write(f"Replaying {days} days of history ({wanted} tickets, about a "
+                          "minute)...")
+        stats = replay_history(customers=people, agents=staff, categories=categories,
+                               tickets=wanted, days=days)
+        self.stdout.write("History: " + ", ".join(f"{n} {what}" for what, n in stats.items()))
+        return stats.get("tickets", 0)
