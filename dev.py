@@ -102,7 +102,7 @@ def run_demo(port: int) -> int:
     print(
         f"""
 Switchboard demo is running ({", ".join(running)}). Ctrl-C stops everything.
-  Admin:      {base}/admin/
+  Workspace:  {base}/admin/   (agents land on their queue, the manager on the SLA report)
     agent     agent1 / switchboard-demo   (agent1..agent6)
     manager   manager / switchboard-demo
   API docs:   {base}/api/v1/docs/

@@ -122,8 +122,11 @@ def describe_event(event: Any) -> str:
         why = f" ({d['reason']})" if d.get("reason") else ""
         return f"{who} changed the priority from {d.get('old')} to {d.get('new')}{why}"
     if kind == "assigned":
-        text = d.get("explanation") or f"assigned to {d.get('agent')}"
-        return f"Assigned to {d.get('agent')}: {text}" if d.get("agent") else text
+        agent = d.get("agent")
+        text = d.get("explanation") or ""
+        if agent and text.startswith(f"{agent}: "):
+            text = text[len(agent) + 2:]  # routing's explanations start with the agent's name
+        return f"Assigned to {agent}: {text}" if agent and text else f"Assigned to {agent}"
     if kind == "unassigned":
         return f"Unassigned: {d.get('reason', 'back to the queue')}"
     if kind == "queued":

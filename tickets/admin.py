@@ -144,13 +144,13 @@ class TicketAdmin(admin.ModelAdmin):
         "summary", "conversation", "sla_clocks", "routing_explanation", "guesses", "timeline",
     ]
     fieldsets = [
-        (None, {"fields": ["summary"]}),
-        ("Conversation", {"fields": ["conversation"]}),
+        (None, {"fields": ["summary"], "classes": ["desk-wide"]}),
+        ("Conversation", {"fields": ["conversation"], "classes": ["desk-wide"]}),
         ("Reply", {"fields": ["reply", "reply_internal", "new_status"]}),
         ("Ticket", {"fields": [("priority", "category"), ("assignee", "assign_over_capacity")]}),
-        ("SLA clocks", {"fields": ["sla_clocks"]}),
+        ("SLA clocks", {"fields": ["sla_clocks"], "classes": ["desk-wide"]}),
         ("Routing", {"fields": ["routing_explanation", "guesses"]}),
-        ("Timeline", {"fields": ["timeline"]}),
+        ("Timeline", {"fields": ["timeline"], "classes": ["desk-wide"]}),
     ]
     actions = ["mark_resolved", "mark_closed", "set_category"]
 

@@ -95,6 +95,9 @@ def replay_history(*, customers: list[User], agents: list[User], categories: dic
     """Replay `tickets` tickets over the last `days` days. Returns counts of what happened."""
     now = timezone.now()
     replay = Replay(customers, agents, categories, now, random.Random(seed))
+    for i, user in enumerate(agents):  # two teams, for the report's "by team"
+        AgentProfile.objects.filter(user=user, team="").update(
+            team="Workplace" if i % 2 == 0 else "Access & Accounts")
     start = now - timedelta(days=days)
     for i in range(tickets):
         day = start + timedelta(days=replay.rng.uniform(0, days))
@@ -218,8 +221,11 @@ def _first_reply(replay: Replay, ticket: Ticket, first: str, closing: str,
         flows.escalate_by_hand(ticket=Ticket.objects.get(pk=ticket.pk), actor=agent,
                                reason="customer's deadline")
         replay.count("escalated by hand")
-    last = at
     roll = rng.random()
+    if roll >= 0.4 and rng.random() < 0.85:  # solved in one answer: first-contact resolution
+        _resolve(replay, ticket, closing, at, reopened=False, say_closing=False)
+        return
+    last = at
     if roll < 0.15:  # waiting on the customer, who answers later (reopens it)
         flows.update_status(ticket=Ticket.objects.get(pk=ticket.pk), status="pending",
                             actor=agent)
@@ -246,12 +252,13 @@ def _agent_says(replay: Replay, ticket: Ticket, body: str) -> None:
 
 
 def _resolve(replay: Replay, ticket: Ticket, closing: str, at: datetime, *,
-             reopened: bool) -> None:
+             reopened: bool, say_closing: bool = True) -> None:
     rng = replay.rng
     agent = _agent_for(replay, ticket)
     if agent is None:
         return
-    _say(ticket, agent, closing, staff=True)
+    if say_closing:
+        _say(ticket, agent, closing, staff=True)
     try:
         flows.update_status(ticket=Ticket.objects.get(pk=ticket.pk), status="resolved",
                             actor=agent)
