@@ -16,7 +16,7 @@ CHROMIUM = os.environ.get("CHROMIUM") or shutil.which("chromium") or shutil.whic
 FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
          "--disable-background-networking", "--disable-component-update", "--disable-sync",
          "--disable-dev-shm-usage"]
-PASSWORD = "correct horse battery staple"  # tests.tickets.factories.UserFactory's
+PASSWORD = "correct horse battery staple"  # noqa: S105 - UserFactory's test password
 
 try:
     from playwright.sync_api import sync_playwright
