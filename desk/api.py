@@ -62,6 +62,17 @@ class KpiSerializer(serializers.Serializer):
     basis = serializers.IntegerField(help_text="tickets (or ratings) it is computed from")
 
 
+class IncidentTimesSerializer(TimesSerializer):
+    mean_seconds = serializers.IntegerField(allow_null=True)
+
+
+class IncidentsSerializer(serializers.Serializer):
+    opened = serializers.DictField(child=serializers.IntegerField(), help_text="by severity")
+    mtta = IncidentTimesSerializer(help_text="detected -> acknowledged")
+    mttr = IncidentTimesSerializer(help_text="detected -> resolved")
+    stages = RowSerializer(many=True)
+
+
 class EscalationsSerializer(serializers.Serializer):
     warning = serializers.IntegerField()
     breach = serializers.IntegerField()
@@ -80,6 +91,7 @@ class SlaReportSerializer(serializers.Serializer):
     escalations = EscalationsSerializer()
     daily = DaySerializer(many=True)
     kpis = KpiSerializer(many=True)
+    incidents = IncidentsSerializer()
 
     def get_fields(self) -> dict[str, Any]:
         fields = super().get_fields()
@@ -133,6 +145,8 @@ class SlaReportView(APIView):
             "first_response": data.first_response, "resolution": data.resolution,
             "escalations": data.escalations, "daily": data.daily,
             "kpis": [k.as_dict() for k in data.kpis],
+            "incidents": {**data.incidents,
+                          "stages": [r.as_dict() for r in data.incidents["stages"]]},
         })
 
 

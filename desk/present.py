@@ -12,6 +12,8 @@ from django.utils import timezone
 STAGE_LABELS = {
     "first_response": "First response",
     "resolution": "Resolution",
+    "postmortem": "Post-mortem",
+    "status_update": "Status update",
 }
 
 

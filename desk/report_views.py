@@ -65,6 +65,12 @@ def report(request: HttpRequest) -> HttpResponse:
             ("Resolution", data.resolution, seconds(data.resolution["median_seconds"]),
              seconds(data.resolution["p90_seconds"])),
         ],
+        "incident_opened": list(data.incidents["opened"].items()),
+        "incident_total": sum(data.incidents["opened"].values()),
+        "mtta": f'{seconds(data.incidents["mtta"]["mean_seconds"])} / '
+                f'{seconds(data.incidents["mtta"]["median_seconds"])}',
+        "mttr": f'{seconds(data.incidents["mttr"]["mean_seconds"])} / '
+                f'{seconds(data.incidents["mttr"]["median_seconds"])}',
         "breakdowns": [(name, data.breakdowns[name]) for name in ("category", "team", "agent",
                                                                   "priority")],
     }

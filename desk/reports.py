@@ -10,6 +10,10 @@ Definitions (also in README "Managers' reports"):
   p90 are nearest-rank (PERCENTILE_DISC), the same on every database.
 - Escalations: the levels the SLA watcher recorded in the period (warning, breach, second
   level), by kind.
+- Incidents: opened (detected) in the period by severity; MTTA = detected -> acknowledged for
+  those acknowledged in the period, MTTR = detected -> resolved for those resolved in it (mean
+  and median); their stage clocks' compliance (detect, classify, respond, resolve, post-mortem,
+  status updates) like the tickets'.
 - KPIs: first-contact resolution = tickets resolved in the period after exactly one public
   agent reply / tickets resolved in the period; first response within 2 h = share of the
   period's first replies given within 2 h of creation; CSAT = mean of the ratings customers gave
@@ -44,6 +48,7 @@ from django.db.models import (
 )
 from django.db.models.functions import Coalesce, TruncDate
 
+from incidents.models import Incident
 from sla.models import Escalation, SlaClock
 from tickets.models import Comment, Rating, Ticket, TicketEvent
 
@@ -136,6 +141,7 @@ class Report:
     escalations: dict[str, int]
     daily: list[dict[str, Any]]
     kpis: list[Kpi]
+    incidents: dict[str, Any] = field(default_factory=dict)
     breached: list[SlaClock] = field(default_factory=list)
 
 
@@ -151,13 +157,13 @@ def decided_clocks(period: Period) -> QuerySet[SlaClock]:
     )
 
 
-def compliance_rows(period: Period, group_by: str) -> list[Row]:
-    """One GROUP BY: per stage (and per value of `group_by`) the clocks decided in the period."""
+def compliance_rows(period: Period, group_by: str, subject: str = "ticket") -> list[Row]:
+    """One GROUP BY: per stage (and per value of `group_by`) the clocks of `subject` (ticket or
+    incident) decided in the period."""
     column = GROUPS[group_by]
-    qs = decided_clocks(period)
+    qs = decided_clocks(period).filter(
+        ticket__isnull=subject != "ticket", incident_id__isnull=subject != "incident")
     keys = ["stage"] if column is None else ["stage", column]
-    if column is not None:
-        qs = qs.filter(ticket__isnull=False)
     grouped = (
         qs.values(*keys)
         .annotate(total=Count("id"), met=Count("id", filter=Q(state=MET)),
@@ -185,9 +191,11 @@ class PercentileDisc(Aggregate):
         self.extra["fraction"] = repr(float(fraction))  # a constant of ours, never user input
 
 
-def _durations(qs: QuerySet[Ticket], start: str, end: str) -> dict[str, Any]:
-    """count, median and p90 of (end - start) over qs, nearest rank."""
+def _durations(qs: QuerySet[Any], start: str, end: str, *, mean: bool = False
+               ) -> dict[str, Any]:
+    """count, median and p90 (and the mean) of (end - start) over qs, nearest rank."""
     span = ExpressionWrapper(F(end) - F(start), output_field=DurationField())
+    extra = {"mean_seconds": _seconds(qs.aggregate(m=Avg(span))["m"])} if mean else {}
     if connection.vendor == "postgresql":
         got = qs.aggregate(count=Count("pk"), p50=PercentileDisc(span, 0.5),
                            p90=PercentileDisc(span, 0.9))
@@ -197,7 +205,8 @@ def _durations(qs: QuerySet[Ticket], start: str, end: str) -> dict[str, Any]:
         ordered = qs.annotate(span=span).order_by("span").values_list("span", flat=True)
         p50, p90 = (ordered[max(0, math.ceil(p * count) - 1)] if count else None
                     for p in (0.5, 0.9))
-    return {"count": count, "median_seconds": _seconds(p50), "p90_seconds": _seconds(p90)}
+    return {"count": count, "median_seconds": _seconds(p50), "p90_seconds": _seconds(p90),
+            **extra}
 
 
 def _seconds(value: Any) -> int | None:
@@ -214,6 +223,22 @@ def response_times(period: Period) -> tuple[dict[str, Any], dict[str, Any]]:
     resolution = _durations(Ticket.objects.filter(period.within("resolved_at")),
                             "created_at", "resolved_at")
     return first, resolution
+
+
+def incident_figures(period: Period) -> dict[str, Any]:
+    """Opened by severity, MTTA and MTTR (mean, median, p90), stage compliance."""
+    opened = dict(
+        Incident.objects.filter(period.within("detected_at")).values("severity")
+        .annotate(n=Count("pk")).values_list("severity", "n")
+    )
+    return {
+        "opened": {s: opened.get(s, 0) for s in Incident.Severity.values},
+        "mtta": _durations(Incident.objects.filter(period.within("acknowledged_at")),
+                           "detected_at", "acknowledged_at", mean=True),
+        "mttr": _durations(Incident.objects.filter(period.within("resolved_at")),
+                           "detected_at", "resolved_at", mean=True),
+        "stages": compliance_rows(period, "stage", subject="incident"),
+    }
 
 
 def escalation_counts(period: Period) -> dict[str, int]:
@@ -307,6 +332,7 @@ def build(period: Period, *, breached_limit: int | None = 200) -> Report:
         escalations=escalation_counts(period),
         daily=daily_trend(period),
         kpis=kpis(period),
+        incidents=incident_figures(period),
         breached=breached_clocks(period, breached_limit) if breached_limit != 0 else [],
     )
 
@@ -315,7 +341,8 @@ def csv_rows(report: Report) -> list[list[Any]]:
     """The report's compliance rows, every breakdown, as CSV lines (header first)."""
     lines: list[list[Any]] = [["group_by", "group", "stage", "total", "met", "breached",
                                "compliance_percent"]]
-    for group_by, rows in [("stage", report.by_stage), *report.breakdowns.items()]:
+    for group_by, rows in [("stage", report.by_stage), *report.breakdowns.items(),
+                           ("incident_stage", report.incidents.get("stages", []))]:
         for r in rows:
             pct = round(100 * r.compliance, 1) if r.compliance is not None else ""
             lines.append([group_by, r.group, r.stage, r.total, r.met, r.breached, pct])

@@ -27,6 +27,7 @@ from django.utils import timezone
 from django_q.conf import Conf
 from django_q.conf import logger as qlog
 
+from desk.demo.incidents import schedule_incidents
 from desk.demo.texts import (
     FOLLOW_UPS,
     NOTES,
@@ -67,6 +68,7 @@ class Replay:
     seq: int = 0
     last_pass: datetime | None = None
     shift_end: datetime | None = None  # after it, nobody picks up unassigned tickets
+    submitted: list[tuple[datetime, Ticket]] = field(default_factory=list)
     stats: dict[str, int] = field(default_factory=dict)
 
     def at(self, when: datetime, run: Callable[[], object]) -> None:
@@ -107,6 +109,7 @@ def replay_history(*, customers: list[User], agents: list[User], categories: dic
             when = now - timedelta(minutes=replay.rng.randint(5, 10 * 60))
         if when < now:
             replay.at(when, partial(_submit, replay, when))
+    schedule_incidents(replay, start, days)
     replay.shift_end = now - timedelta(hours=3)
     replay.at(replay.shift_end, lambda: _end_of_shift(replay))
     old = Conf.SYNC, Conf.SAVE_LIMIT, qlog.level
@@ -163,6 +166,7 @@ def _submit(replay: Replay, when: datetime) -> None:
         channel=rng.choice([Ticket.Channel.API, Ticket.Channel.WEB, Ticket.Channel.EMAIL]),
     )
     replay.count("tickets")
+    replay.submitted.append((when, ticket))
     category = replay.categories[label]
     after = when
     if ticket.category_id != category.pk:  # the model was unsure or wrong: an agent fixes it

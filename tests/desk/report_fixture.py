@@ -95,3 +95,32 @@ def build_world() -> dict[str, Any]:
     Rating.objects.create(ticket=t2, customer=carol, score=3, created_at=at(3, 11))
     Rating.objects.create(ticket=t4, customer=carol, score=1, created_at=at(5, 8))
     return {"t1": t1, "t2": t2, "t3": t3, "t4": t4, "t5": t5}
+
+
+def build_incidents() -> dict[str, Any]:
+    """Two incidents in the period, one outside, opened and moved through the real flows.
+
+    I1 sev2 detected 03-02 10:00, acknowledged 10:20 (20 min), resolved 12:00 (2 h)
+    I2 sev1 detected 03-03 08:00, acknowledged 08:04 (4 min), resolved 09:00 (1 h)
+    I3 sev3 detected 03-06 08:00 (outside)"""
+    from incidents import flows
+    from incidents.models import Incident
+
+    responder = UserFactory(username="ines", is_staff=True)
+
+    def incident(title: str, severity: str, detected: datetime, ack: datetime | None,
+                 resolved: datetime | None) -> Incident:
+        opened, _ = flows.open_incident(title=title, severity=severity, source="api",
+                                        opened_by=None, detected_at=detected, now=detected)
+        if ack:
+            flows.acknowledge(incident=opened, actor=responder, now=ack)
+        if resolved:
+            flows.resolve(incident=opened, actor=responder, now=resolved)
+        opened.refresh_from_db()
+        return opened
+
+    return {
+        "i1": incident("Checkout 500s", "sev2", at(2, 10), at(2, 10, 20), at(2, 12)),
+        "i2": incident("Login down", "sev1", at(3, 8), at(3, 8, 4), at(3, 9)),
+        "i3": incident("Slow search", "sev3", at(6, 8), None, None),
+    }
