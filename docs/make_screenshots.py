@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Regenerates docs/screenshots/*.png (shown in README): a fresh demo database (seed_demo's
 30-day history, SQLite in a temporary folder), the demo web server, and headless Chromium
-(Debian's, driven by Playwright) logged in as agent1 (queue, a ticket) and as the manager (the
-SLA report). The incident page waits for the incidents app.
+(Debian's, driven by Playwright) logged in as agent1 (queue, a ticket, the open incident) and as
+the manager (the SLA report).
 
     .venv/bin/python docs/make_screenshots.py
 """
@@ -48,6 +48,18 @@ def pick_ticket(env: dict[str, str]) -> int:
     return int(out.strip().splitlines()[-1])
 
 
+def pick_incident(env: dict[str, str]) -> int:
+    """The demo's open incident (else the newest)."""
+    script = (
+        "from incidents.models import Incident\n"
+        "qs = Incident.objects.order_by('-detected_at')\n"
+        "print((qs.filter(status__in=Incident.OPEN_STATUSES).first() or qs.first()).pk)\n"
+    )
+    out = subprocess.run([PY, "manage.py", "shell", "-c", script], cwd=ROOT, env=env,
+                         check=True, capture_output=True, text=True).stdout
+    return int(out.strip().splitlines()[-1])
+
+
 def main() -> None:
     from playwright.sync_api import sync_playwright
 
@@ -60,6 +72,7 @@ def main() -> None:
     subprocess.run([PY, "manage.py", "migrate", "-v", "0"], cwd=ROOT, env=env, check=True)
     subprocess.run([PY, "manage.py", "seed_demo"], cwd=ROOT, env=env, check=True)
     ticket = pick_ticket(env)
+    incident = pick_incident(env)
     port = free_port()
     server = subprocess.Popen([PY, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload"],
                               cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
@@ -90,6 +103,8 @@ def main() -> None:
             agent.screenshot(path=str(OUT / "queue.png"), full_page=False)
             agent.goto(f"/admin/tickets/ticket/{ticket}/change/")
             agent.screenshot(path=str(OUT / "ticket.png"), full_page=True)
+            agent.goto(f"/admin/incidents/incident/{incident}/change/")
+            agent.screenshot(path=str(OUT / "incident.png"))
             manager = session("manager")
             manager.goto("/admin/reports/sla/?from="
                          + time.strftime("%Y-%m-%d", time.gmtime(time.time() - 29 * 86400)))

@@ -36,3 +36,8 @@ def test_it_replays_a_history_that_fills_the_report_and_stays_idempotent():
     newest = Ticket.objects.order_by("created_at").last()
     assert (newest.created_at - oldest.created_at).days >= 5  # spread over the past
     assert Ticket.objects.filter(status__in=Ticket.OPEN_STATUSES).exists()  # a live queue
+    from incidents.models import Incident, PostMortem
+
+    assert Incident.objects.filter(resolved_at__isnull=False).exists()
+    assert Incident.objects.filter(status__in=Incident.OPEN_STATUSES).exists()
+    assert PostMortem.objects.filter(published_at__isnull=False).exists()
