@@ -180,9 +180,8 @@ def main() -> None:
         build, report = timed(lambda: reports.build(period), runs)
         parts = {}
         for name, fn in {
-            "compliance_by_stage": lambda: reports.compliance_rows(period, "stage"),
-            **{f"compliance_by_{g}": (lambda g=g: reports.compliance_rows(period, g))
-               for g in ("category", "team", "agent", "priority")},
+            "ticket_breakdowns": lambda: reports.ticket_breakdowns(period),
+            "incidents": lambda: reports.incident_figures(period),
             "response_times": lambda: reports.response_times(period),
             "escalations": lambda: reports.escalation_counts(period),
             "daily_trend": lambda: reports.daily_trend(period),
