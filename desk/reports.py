@@ -183,13 +183,13 @@ def ticket_breakdowns(period: Period) -> dict[str, list[Row]]:
     breakdown sums them by one key. One scan of the clocks instead of one per breakdown."""
     # Grouped by the ticket's own columns (ids): no join beyond the ticket; the few names are
     # looked up afterwards.
-    fine: list[dict[str, Any]] = list(
+    fine: list[dict[str, Any]] = [dict(r) for r in (
         decided_clocks(period).filter(ticket__isnull=False)
         .values("stage", "ticket__category_id", "ticket__priority", "ticket__assignee_id")
         .annotate(total=Count("id"), met=Count("id", filter=Q(state=MET)),
                   breached=Count("id", filter=Q(state=BREACHED)))
         .order_by()
-    )
+    )]
     categories = dict(Category.objects.filter(
         pk__in={r["ticket__category_id"] for r in fine}).values_list("pk", "name"))
     agents = {pk: (name, team) for pk, name, team in get_user_model().objects.filter(
