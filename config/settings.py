@@ -224,8 +224,6 @@ EMAIL_BACKEND = env.str(
     "DJANGO_EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend"
 )
 DEFAULT_FROM_EMAIL = env.str("DJANGO_DEFAULT_FROM_EMAIL", default="switchboard@localhost")
-# Where links in e-mails point (customer notices, managers' digests).
-SWITCHBOARD_BASE_URL = env.str("SWITCHBOARD_BASE_URL", default="http://127.0.0.1:8000")
 
 # --- Product limits (documented in README "API") ------------------------------------------
 # Request bodies above this are refused with 413 on their Content-Length, unread (a 10,000

@@ -33,7 +33,7 @@ def digest_period(kind: str, today: date, tz: ZoneInfo) -> reports.Period:
 
 def render_digest(kind: str, report: reports.Report) -> tuple[str, str]:
     p = report.period
-    link = (f"{settings.SWITCHBOARD_BASE_URL}{reverse('admin:desk_report')}?"
+    link = (f"{settings.SITE_URL}{reverse('admin:desk_report')}?"
             + urlencode({"from": p.first.isoformat(), "to": p.last.isoformat()}))
     span = p.first.isoformat() if p.first == p.last else f"{p.first} to {p.last}"
     lines = [f"SLA {kind} digest, {span} ({p.tz}).", ""]

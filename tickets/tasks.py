@@ -20,7 +20,7 @@ def email_customer(ticket_id: int, kind: str, comment_id: int | None = None) -> 
     ticket = Ticket.objects.select_related("customer").filter(pk=ticket_id).first()
     if ticket is None or not ticket.customer.email:
         return False
-    api = f"{settings.SWITCHBOARD_BASE_URL}/api/v1/tickets/{ticket.pk}"
+    api = f"{settings.SITE_URL}/api/v1/tickets/{ticket.pk}"
     if kind == "reply":
         comment = (
             Comment.objects.select_related("author")

@@ -1,6 +1,7 @@
-"""Incidents in the demo history (desk.demo.history schedules them): opened by monitoring or
-staff, acknowledged, classified, updated, linked to the tickets customers sent meanwhile,
-mitigated, resolved, with post-mortems; the newest one is still open."""
+"""Incidents in the demo's 30-day history (desk.demo.history schedules them): opened by
+monitoring or staff, acknowledged, classified, updated, linked to the tickets customers sent
+meanwhile, mitigated, resolved, with published post-mortems, so the report's incident figures
+have a month behind them. The live ones (being worked, about to breach) are incidents.demo's."""
 
 from __future__ import annotations
 
@@ -45,19 +46,13 @@ STORIES: list[dict[str, Any]] = [
                  "New certificate deployed; logins work again."],
      "root_cause": "An expiring certificate was not on the renewal list.",
      "minutes": (2, 20, 55)},
-    {"title": "Shared drive slow on the 3rd floor", "service": "file-shares",
-     "severity": "sev3", "source": Incident.Source.STAFF, "category": "Storage",
-     "updates": ["Looking at the floor switch; file copies take minutes."],
-     "root_cause": "", "minutes": (12, None, None)},  # still open
 ]
 
 
 def schedule_incidents(replay: Replay, start: datetime, days: int) -> None:
-    """Spread the stories over the period; the last one began two hours ago."""
+    """Spread the stories over the period (all over by now)."""
     for i, story in enumerate(STORIES):
-        last = i == len(STORIES) - 1
-        when = (replay.now - timedelta(hours=2)) if last else (
-            start + timedelta(days=days * (i + 0.5) / len(STORIES), hours=10 + i))
+        when = start + timedelta(days=days * (i + 0.5) / len(STORIES), hours=10 + i)
         replay.at(when, partial(_open, replay, story, when))
 
 
