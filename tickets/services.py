@@ -232,5 +232,7 @@ def rate_ticket(*, ticket: Ticket, customer: User, score: int, comment: str) -> 
     if Rating.objects.filter(ticket=ticket).exists():
         raise TicketStateError("This ticket has already been rated.")
     rating = Rating.objects.create(ticket=ticket, customer=customer, score=score, comment=comment)
-    record_event(ticket, Kind.RATED, customer, score=score)
+    timeline = Timeline(ticket)
+    timeline.add(Kind.RATED, customer, score=score)
+    timeline.flush()
     return rating
