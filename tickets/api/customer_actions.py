@@ -15,9 +15,9 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from tickets import flows
-from tickets.api.fields import NoUnknownFieldsMixin, StrictCharField
 from tickets.api.serializers import TicketSerializer
 from tickets.models import Rating, Ticket
+from tickets.rest import NoUnknownFieldsMixin, StrictCharField
 from tickets.roles import CUSTOMER, role_of, signed_in_user
 from tickets.services import TicketStateError
 
