@@ -119,7 +119,7 @@ class SlaReportView(APIView):
         first, last = period.first, period.last
         errors: dict[str, list[str]] = {}
         for name in ("from", "to"):
-            if raw := params.get(name):
+            if (raw := params.get(name)) is not None:  # given but empty is an error too
                 try:
                     value = date.fromisoformat(raw)
                 except ValueError:

@@ -45,4 +45,4 @@ def test_agents_see_a_tickets_clocks_on_the_ticket(api, client, agnes, clocked_t
     page = client.get(f"/admin/tickets/ticket/{clocked_ticket.pk}/change/").content.decode()
 
     assert len(detail["sla"]) == 1
-    assert "time left" in page
+    assert 'class="desk-clocks"' in page and 'data-stage="first_response"' in page

@@ -194,15 +194,18 @@ class TicketAdmin(admin.ModelAdmin):
         form.may_overbook = may_overbook(request)
         return form
 
-    def get_fields(self, request: HttpRequest, obj: Any = None) -> Any:
-        fields = super().get_fields(request, obj)
+    def get_fieldsets(self, request: HttpRequest, obj: Any = None) -> Any:
+        fieldsets = super().get_fieldsets(request, obj)
         if may_overbook(request):
-            return fields
-        return [
-            tuple(f for f in row if f != "assign_over_capacity") if isinstance(row, tuple)
-            else row
-            for row in fields
-        ]
+            return fieldsets
+
+        def without(row: Any) -> Any:
+            return tuple(f for f in row if f != "assign_over_capacity") if isinstance(
+                row, tuple) else row
+
+        # Agents' form has no over-capacity tick (TicketAdminForm): neither has their page.
+        return [(name, {**options, "fields": [without(row) for row in options["fields"]]})
+                for name, options in fieldsets]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # tickets arrive through the API (and its intake flow)

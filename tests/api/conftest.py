@@ -77,6 +77,11 @@ def unthrottled(settings) -> None:
 # that check is skipped for that operation; every other check (no server error, documented
 # statuses, content types, ...) still runs on it. Remove an entry with its fix.
 KNOWN_FAILURES: dict[str, tuple[tuple[str, ...], str]] = {
+    "GET /api/v1/reports/sla/": (
+        ("positive_data_acceptance",),
+        "a report covers at most 367 days, and `from` must come before `to`: rules across two "
+        "parameters no JSON Schema can state (400 naming the field, tests/desk)",
+    ),
     "POST /api/v1/incidents/": (
         ("positive_data_acceptance",),
         "business rules no JSON Schema can state: started_at must not be after detected_at, "

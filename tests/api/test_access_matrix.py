@@ -27,6 +27,14 @@ EXPECTED: dict[str, tuple[int, int, int, int, int, int]] = {
     "POST /api/v1/tickets/": (201, 201, 403, 403, 403, 401),
     "GET /api/v1/tickets/{pk}/": (200, 404, 200, 200, 403, 401),
     "POST /api/v1/tickets/{pk}/comments/": (201, 404, 201, 201, 403, 401),
+    # The customer's own actions on their ticket (customer A's is still open: nothing to
+    # confirm or rate yet, 409; closing it is theirs to do).
+    "POST /api/v1/tickets/{pk}/close/": (200, 404, 403, 403, 403, 401),
+    "POST /api/v1/tickets/{pk}/confirm/": (409, 404, 403, 403, 403, 401),
+    "POST /api/v1/tickets/{pk}/rating/": (409, 404, 403, 403, 403, 401),
+    "GET /api/v1/tickets/{pk}/rating/": (404, 404, 403, 403, 403, 401),
+    # The SLA report compares people and teams: managers only.
+    "GET /api/v1/reports/sla/": (403, 403, 403, 200, 403, 401),
     "GET /api/v1/agents/": (403, 403, 200, 200, 403, 401),
     # Only agnes (the agent) has an agent profile; the manager has none.
     "GET /api/v1/agents/me/": (403, 403, 200, 404, 403, 401),
@@ -62,6 +70,7 @@ ALERTMANAGER = Path(__file__).parent.parent / "incidents" / "alertmanager_0_25" 
 BODIES: dict[str, Any] = {
     "POST /api/v1/tickets/": {"subject": "New one", "description": "Please help."},
     "POST /api/v1/tickets/{pk}/comments/": {"body": "Any news?"},
+    "POST /api/v1/tickets/{pk}/rating/": {"score": 5},
     "PATCH /api/v1/agents/me/": {"availability": "away"},
     "POST /api/v1/incidents/": {"title": "Checkout down", "severity": "sev2"},
     "POST /api/v1/incidents/{pk}/commander/": {"commander": "agnes"},
@@ -102,7 +111,10 @@ def test_every_api_operation_is_in_the_matrix():
 def test_every_api_route_is_a_described_operation():
     described = {re.sub(r"\{(\w+)\}", r"<\1>", key.split(" ", 1)[1].lstrip("/"))
                  for key in EXPECTED}
-    routes = {re.sub(r"\(\?P<(\w+)>[^)]*\)", r"<\1>", r.replace("^", "").replace("$", ""))
+    # Regex groups (?P<pk>...) and path converters <int:pk> both become <pk>.
+    routes = {re.sub(r"<\w+:(\w+)>", r"<\1>",
+                     re.sub(r"\(\?P<(\w+)>[^)]*\)", r"<\1>",
+                            r.replace("^", "").replace("$", "")))
               for r in api_routes()}
     assert routes <= described, routes - described
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
@@ -16,6 +16,7 @@ from rest_framework.views import APIView
 
 from tickets import flows
 from tickets.api.serializers import TicketSerializer
+from tickets.api.views import ERROR
 from tickets.models import Rating, Ticket
 from tickets.rest import NoUnknownFieldsMixin, StrictCharField
 from tickets.roles import CUSTOMER, role_of, signed_in_user
@@ -69,7 +70,10 @@ def _conflict(exc: TicketStateError) -> Response:
 class ConfirmView(_OwnTicket):
     """POST /tickets/{id}/confirm/: the customer confirms a resolved ticket is solved (closed)."""
 
-    @extend_schema(request=None, responses={200: TicketSerializer})
+    @extend_schema(request=None, responses={
+        200: TicketSerializer,
+        409: OpenApiResponse(ERROR, description="The ticket is not resolved."),
+    })
     def post(self, request: Request, pk: int) -> Response:
         ticket = self.own_ticket(request, pk)
         try:
@@ -83,7 +87,10 @@ class ConfirmView(_OwnTicket):
 class CloseView(_OwnTicket):
     """POST /tickets/{id}/close/: the customer closes their ticket (no longer needed)."""
 
-    @extend_schema(request=None, responses={200: TicketSerializer})
+    @extend_schema(request=None, responses={
+        200: TicketSerializer,
+        409: OpenApiResponse(ERROR, description="The ticket is already closed."),
+    })
     def post(self, request: Request, pk: int) -> Response:
         ticket = self.own_ticket(request, pk)
         try:
@@ -98,7 +105,10 @@ class RatingView(_OwnTicket):
     """POST /tickets/{id}/rating/ {score: 1-5, comment?}: once per resolved or closed ticket
     (409 when still open or already rated); GET reads it back (404 until rated)."""
 
-    @extend_schema(request=RatingCreateSerializer, responses={201: RatingSerializer})
+    @extend_schema(request=RatingCreateSerializer, responses={
+        201: RatingSerializer,
+        409: OpenApiResponse(ERROR, description="Still open, or already rated."),
+    })
     def post(self, request: Request, pk: int) -> Response:
         ticket = self.own_ticket(request, pk)
         data = RatingCreateSerializer(data=request.data)
