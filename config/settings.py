@@ -306,6 +306,13 @@ SURGE_WARMUP_BUCKETS = env.int("SURGE_WARMUP_BUCKETS", default=6)
 SURGE_SEVERITY = env.str("SURGE_SEVERITY", default="sev3")
 SURGE_CACHE_SECONDS = env.float("SURGE_CACHE_SECONDS", default=5.0)
 
+# --- Managers' report (desk/reports.py) ----------------------------------------------------
+# KPI targets over the defaults there (fcr 0.85, first_response_2h 0.95, csat 4.8, reopen_rate
+# 0.05), e.g. DESK_KPI_TARGETS="csat=4.5,fcr=0.8".
+DESK_KPI_TARGETS = env.dict("DESK_KPI_TARGETS", cast={"value": float}, default={})
+# The report's independent aggregates run this many at a time on PostgreSQL.
+DESK_REPORT_WORKERS = env.int("DESK_REPORT_WORKERS", default=3)
+
 # --- SLA engine (sla/) --------------------------------------------------------------------
 # The watcher (`manage.py sla_watch`) polls this often; a 5-minute stage needs seconds, not the
 # django-q2 scheduler's minute.

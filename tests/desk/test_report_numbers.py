@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import date
 from zoneinfo import ZoneInfo
 
 import pytest
+from django.db import connection
 
 from desk import reports
 from tests.desk.report_fixture import build_world
@@ -135,3 +137,30 @@ def test_it_reports_incidents_mtta_mttr_and_stage_compliance():
     assert stages["respond"] == (2, 2, 0)
     assert stages["resolve"] == (2, 2, 0)
     assert stages["classify"] == (2, 0, 2)
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(connection.vendor != "postgresql",
+                    reason="the parts run side by side on PostgreSQL only")
+def test_parts_run_side_by_side_give_the_same_report(settings):
+    build_world()  # committed: the parts' own connections see it
+
+    settings.DESK_REPORT_WORKERS = 1
+    one_by_one = reports.csv_rows(reports.build(PERIOD))
+    settings.DESK_REPORT_WORKERS = 3
+    threads: set[str] = set()
+    original = reports.kpis
+
+    def watched(period):
+        threads.add(threading.current_thread().name)
+        return original(period)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(reports, "kpis", watched)
+        side_by_side = reports.build(PERIOD)
+
+    assert reports.csv_rows(side_by_side) == one_by_one
+    assert [k.as_dict() for k in side_by_side.kpis] == [
+        k.as_dict() for k in reports.build(PERIOD).kpis]
+    assert threads and all(name.startswith("report") for name in threads)  # in the pool
