@@ -1,12 +1,22 @@
 #!/usr/bin/env python3
 """POST /api/v1/tickets/ throughput and latency against a real server.
 
-Starts gunicorn (several workers, DEBUG off) on a throwaway PostgreSQL database, seeds the demo
-set-up (agents, categories, classifier, SLA policies: everything the intake flow touches), then
-drives it from a separate load-generator process (bench/loadgen.py) on loopback at concurrency
-1, 8 and 32, bounded in request count and time. Prints one JSON object.
+Starts gunicorn (DEBUG off, the worker/thread configuration given, reported as the exact command
+line it ran) on a throwaway PostgreSQL database, seeds the demo set-up (agents, categories,
+classifier, SLA policies: everything the intake flow touches), then drives it from a separate
+load-generator process (bench/loadgen.py) on loopback, bounded in request count and time:
 
-    .venv/bin/python bench/ingest.py            # full run (~2 minutes)
+- plain runs at concurrency 1, 8 and 32 (no Idempotency-Key);
+- keyed runs: every request carries its own Idempotency-Key, at the same levels;
+- a retry run: the last keyed run sent again, same keys and bodies: every answer must be the
+  stored one and no ticket may be created.
+
+Every status is counted, warm-up requests included, and checked against the tickets the database
+gained during each run (each 201 that is not a replay is exactly one ticket). Prints one JSON
+object with os.getloadavg() before and after each run: figures taken under load are not
+comparable with figures taken on a quiet machine.
+
+    .venv/bin/python bench/ingest.py            # full run (~4 minutes)
     .venv/bin/python bench/ingest.py --quick    # CI smoke run
 """
 
@@ -15,6 +25,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import platform
 import secrets
 import socket
 import subprocess
@@ -41,6 +52,10 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def load_average() -> list[float]:
+    return [round(x, 2) for x in os.getloadavg()]
+
+
 @contextmanager
 def throwaway_database(admin_url: str):  # type: ignore[no-untyped-def]
     import psycopg
@@ -63,20 +78,19 @@ def manage(env: dict[str, str], *args: str) -> str:
     return out.stdout
 
 
-def make_tokens(env: dict[str, str], count: int) -> list[str]:
+def make_tokens(env: dict[str, str], count: int, prefix: str = "bench") -> list[str]:
+    """Customer tokens through `create_api_user` (its contract: the token is the last line of
+    its output), all in one process."""
     script = f"""
-from django.contrib.auth.models import Group, User
-from tickets.api.authentication import issue_token
-from tickets.roles import sync_roles
-sync_roles()
-group = Group.objects.get(name="customer")
+import io
+from django.core.management import call_command
 for i in range({count}):
-    user, _ = User.objects.get_or_create(username=f"bench{{i}}")
-    user.groups.add(group)
-    print(issue_token(user)[1])
+    out = io.StringIO()
+    call_command("create_api_user", f"{prefix}{{i}}", "--role", "customer", stdout=out)
+    print("TOKEN", out.getvalue().strip().splitlines()[-1])
 """
-    # `shell` may print a banner line ("N objects imported automatically"): keep tokens only.
-    return [w for w in manage(env, "shell", "-c", script).split() if len(w) == 64]
+    lines = manage(env, "shell", "-c", script).splitlines()
+    return [line.split()[1] for line in lines if line.startswith("TOKEN ")]
 
 
 def wait_ready(url: str, timeout: float = 30) -> None:
@@ -91,50 +105,108 @@ def wait_ready(url: str, timeout: float = 30) -> None:
     raise RuntimeError(f"server did not become ready at {url}")
 
 
-def intake_paths(env: dict[str, str]) -> dict[str, int]:
-    """How the measured tickets went through intake (assigned / queued / triage)."""
-    script = (
-        "import json; from django.db.models import Count; from tickets.models import TicketEvent;"
-        "print(json.dumps(dict(TicketEvent.objects.filter(kind__in=['assigned','queued','triage'])"
-        ".values_list('kind').annotate(n=Count('id')))))"
-    )
-    return json.loads(manage(env, "shell", "-c", script).strip().splitlines()[-1])
+class Counts:
+    """Row counts read straight from PostgreSQL (no Django start-up per read)."""
+
+    def __init__(self, db_url: str) -> None:
+        import psycopg
+
+        self.conn = psycopg.connect(db_url, autocommit=True)
+
+    def one(self, sql: str) -> Any:
+        return self.conn.execute(sql).fetchone()[0]  # type: ignore[index]
+
+    def tickets(self) -> int:
+        return int(self.one("SELECT count(*) FROM tickets_ticket"))
+
+    def idempotency_records(self) -> int:
+        return int(self.one("SELECT count(*) FROM tickets_idempotencyrecord"))
+
+    def intake_paths(self) -> dict[str, int]:
+        """How the tickets went through intake (assigned / queued / triage)."""
+        rows = self.conn.execute(
+            "SELECT kind, count(*) FROM tickets_ticketevent "
+            "WHERE kind IN ('assigned', 'queued', 'triage') GROUP BY kind ORDER BY kind"
+        ).fetchall()
+        return {kind: n for kind, n in rows}
+
+    def server_version(self) -> str:
+        return str(self.one("SHOW server_version"))
 
 
-def count_tickets(env: dict[str, str]) -> int:
-    out = manage(
-        env, "shell", "-c", "from tickets.models import Ticket; print(Ticket.objects.count())"
-    )
-    return int(out.split()[-1])
-
-
-def run_load(
-    url: str, tokens_file: str, concurrency: int, requests: int, seconds: int
-) -> dict[str, Any]:
+def run_load(url: str, tokens_file: str, concurrency: int, requests: int, seconds: int,
+             warmup: int, key_header: str | None) -> dict[str, Any]:
     cmd = [
-        PY,
-        str(ROOT / "bench" / "loadgen.py"),
-        "--url",
-        url,
-        "--method",
-        "POST",
-        "--header",
-        "Content-Type: application/json",
-        "--tokens-file",
-        tokens_file,
-        "--body-template",
-        BODY,
-        "--concurrency",
-        str(concurrency),
-        "--requests",
-        str(requests),
-        "--max-seconds",
-        str(seconds),
-        "--warmup",
-        str(max(concurrency * 2, 20)),
+        PY, str(ROOT / "bench" / "loadgen.py"), "--url", url, "--method", "POST",
+        "--header", "Content-Type: application/json", "--tokens-file", tokens_file,
+        "--body-template", BODY, "--concurrency", str(concurrency),
+        "--requests", str(requests), "--max-seconds", str(seconds), "--warmup", str(warmup),
     ]
+    if key_header:
+        cmd += ["--unique-header", key_header]
     out = subprocess.run(cmd, check=True, capture_output=True, text=True)
     return json.loads(out.stdout)
+
+
+def merged_statuses(result: dict[str, Any]) -> dict[str, int]:
+    total: dict[str, int] = {}
+    for counts in (result["warmup"]["status_counts"], result["status_counts"]):
+        for status, n in counts.items():
+            total[status] = total.get(status, 0) + n
+    return dict(sorted(total.items()))
+
+
+def measure(counts: Counts, url: str, tokens_file: str, *, label: str, concurrency: int,
+            requests: int, seconds: int, key_header: str | None,
+            replay_of: dict[str, Any] | None = None) -> dict[str, Any]:
+    # The warm-up runs on the same connections, before the clock starts; its requests are
+    # real tickets too and are counted (statuses_incl_warmup).
+    warmup = max(concurrency * 2, 20)
+    tickets, records, load_before = counts.tickets(), counts.idempotency_records(), load_average()
+    r = run_load(url, tokens_file, concurrency, requests, seconds, warmup, key_header)
+    created = counts.tickets() - tickets
+    statuses = merged_statuses(r)
+    accepted = statuses.get("201", 0)
+    sent = r["requests"] + r["warmup"]["requests"]
+    # Any run: one ticket per 201. A retry run's 201s are replays and create nothing, except
+    # for requests the original run never got to send (it stops at its time limit; requests go
+    # out in order, so those are the last ones).
+    expected = accepted if replay_of is None else max(0, sent - replay_of["requests_incl_warmup"])
+    return {
+        "run": label,
+        "concurrency": concurrency,
+        "idempotency_keys": key_header is not None,
+        "requests": r["requests"],
+        "rps": r["rps"],
+        "p50_ms": r["p50_ms"],
+        "p90_ms": r["p90_ms"],
+        "p99_ms": r["p99_ms"],
+        "max_ms": r["max_ms"],
+        "status_counts": r["status_counts"],
+        "connection_errors": r["requests"] - sum(r["status_counts"].values()),
+        "warmup": {"requests": r["warmup"]["requests"],
+                   "status_counts": r["warmup"]["status_counts"],
+                   "connection_errors": r["warmup"]["conn_errors"]},
+        "statuses_incl_warmup": statuses,
+        "requests_incl_warmup": sent,
+        "first_error": r["first_error"] or r["warmup"]["first_error"],
+        "tickets_created": created,
+        "idempotency_records_created": counts.idempotency_records() - records,
+        "tickets_expected": expected,
+        "tickets_match_201s": created == expected,
+        "client_cpu_us_per_request": r["client_cpu_us_per_request"],
+        "load_average_before": load_before,
+        "load_average_after": load_average(),
+    }
+
+
+def gunicorn_command(port: int, args: argparse.Namespace) -> list[str]:
+    return [
+        PY, "-m", "gunicorn", "config.wsgi", "-b", f"127.0.0.1:{port}",
+        "-w", str(args.workers), "-k", args.worker_class,
+        *(["--threads", str(args.threads)] if args.worker_class == "gthread" else []),
+        "--backlog", "2048", "--log-level", "warning",
+    ]
 
 
 def main() -> int:
@@ -154,9 +226,12 @@ def main() -> int:
         "--threads",
         type=int,
         default=int(os.environ.get("BENCH_THREADS", "8")),
-        help="threads per gthread worker (ignored for sync)",
+        help="threads per gthread worker (not passed for other worker classes)",
     )
-    parser.add_argument("--levels", default="1,8,32")
+    parser.add_argument("--levels", default=None, help="plain runs (default 1,8,32; quick: 8)")
+    parser.add_argument("--key-levels", default=None,
+                        help="runs with Idempotency-Keys (default 1,8,32; quick: 8); the last "
+                        "one is then retried with the same keys")
     parser.add_argument(
         "--no-seed",
         action="store_true",
@@ -171,6 +246,10 @@ def main() -> int:
     )
     args = parser.parse_args()
     per_level, seconds = (150, 10) if args.quick else (3000, 30)
+    levels = [int(c) for c in (args.levels or ("8" if args.quick else "1,8,32")).split(",") if c]
+    key_levels = [
+        int(c) for c in (args.key_levels or ("8" if args.quick else "1,8,32")).split(",") if c
+    ]
 
     with throwaway_database(args.admin_db_url) as db_url, tempfile.TemporaryDirectory() as tmp:
         env = {
@@ -188,100 +267,82 @@ def main() -> int:
             # Agents with room for every ticket, so each request takes the heaviest intake
             # path: classified, assigned (decision recorded, slot taken) and clocked.
             manage(
-                env,
-                "seed_demo",
-                "--tickets",
-                "0",
-                "--customers",
-                "0",
-                "--agents",
-                str(args.agents),
-                "--agent-capacity",
-                str(args.agent_capacity),
+                env, "seed_demo", "--tickets", "0", "--customers", "0",
+                "--agents", str(args.agents), "--agent-capacity", str(args.agent_capacity),
             )
         tokens_file = os.path.join(tmp, "tokens")
-        Path(tokens_file).write_text("\n".join(make_tokens(env, 64)))
+        tokens = make_tokens(env, 64)
+        Path(tokens_file).write_text("\n".join(tokens))
 
         port = free_port()
-        server = subprocess.Popen(
-            [
-                PY,
-                "-m",
-                "gunicorn",
-                "config.wsgi",
-                "-b",
-                f"127.0.0.1:{port}",
-                "-w",
-                str(args.workers),
-                "-k",
-                args.worker_class,
-                "--threads",
-                "4",
-                "--backlog",
-                "2048",
-                "--log-level",
-                "warning",
-            ],
-            cwd=ROOT,
-            env=env,
-        )
+        command = gunicorn_command(port, args)
+        server = subprocess.Popen(command, cwd=ROOT, env=env)
+        counts = Counts(db_url)
         try:
             wait_ready(f"http://127.0.0.1:{port}/healthz")
             url = f"http://127.0.0.1:{port}/api/v1/tickets/"
-            before = count_tickets(env)
-            results = [
-                run_load(url, tokens_file, int(c), per_level, seconds)
-                for c in args.levels.split(",")
+            common = {"requests": per_level, "seconds": seconds}
+            runs = [
+                measure(counts, url, tokens_file, label=f"plain-c{c}", concurrency=c,
+                        key_header=None, **common)
+                for c in levels
             ]
-            created = count_tickets(env) - before
-            paths = intake_paths(env)
+            runs += [
+                measure(counts, url, tokens_file, label=f"keys-c{c}", concurrency=c,
+                        key_header=f"Idempotency-Key: bench-c{c}-{{n}}", **common)
+                for c in key_levels
+            ]
+            if key_levels:
+                c = key_levels[-1]
+                runs.append(measure(counts, url, tokens_file, label=f"keys-c{c}-retried",
+                                    concurrency=c, key_header=f"Idempotency-Key: bench-c{c}-{{n}}",
+                                    replay_of=runs[-1], **common))
+            paths = counts.intake_paths()
+            version = counts.server_version()
         finally:
             server.terminate()
             server.wait(timeout=30)
+            counts.conn.close()
 
-    accepted = sum(r["status_counts"].get("201", 0) for r in results)
-    warmups = sum(max(int(c) * 2, 20) for c in args.levels.split(","))
-    print(
-        json.dumps(
-            {
-                "benchmark": "ingest",
-                "quick": args.quick,
-                "seeded": not args.no_seed,
-                "server": {
-                    "workers": args.workers,
-                    "worker_class": args.worker_class,
-                    "threads": args.threads if args.worker_class == "gthread" else 1,
-                    "agents": args.agents,
-                    "database": "postgresql",
-                    "debug": False,
-                },
-                "results": [
-                    {
-                        k: r[k]
-                        for k in (
-                            "concurrency",
-                            "requests",
-                            "errors",
-                            "rps",
-                            "p50_ms",
-                            "p99_ms",
-                            "max_ms",
-                            "status_counts",
-                            "client_cpu_us_per_request",
-                        )
-                    }
-                    for r in results
-                ],
-                # Every 201 (plus the unmeasured warm-up requests) is exactly one row: nothing lost,
-                # nothing duplicated.
-                "tickets_created": created,
-                "intake_events": paths,
-                "tickets_accepted_incl_warmup": accepted + warmups,
-            },
-            indent=2,
-        )
-    )
-    return 0
+    import gunicorn
+
+    result = {
+        "benchmark": "ingest",
+        "quick": args.quick,
+        "seeded": not args.no_seed,
+        "server": {
+            # The command gunicorn really ran (port and interpreter path elided).
+            "command": " ".join(["gunicorn", *command[4:]]).replace(f":{port}", ":PORT"),
+            "workers": args.workers,
+            "worker_class": args.worker_class,
+            "threads": args.threads if args.worker_class == "gthread" else 1,
+            "gunicorn": gunicorn.__version__,
+            "python": platform.python_version(),
+            "agents": args.agents,
+            "database": f"postgresql {version}",
+            "debug": False,
+        },
+        "client": {"tool": "bench/loadgen.py (separate process, closed loop, keep-alive)",
+                   "customers": len(tokens),
+                   "requests_per_run": per_level, "max_seconds_per_run": seconds},
+        "cpus": os.cpu_count(),
+        "results": runs,
+        "intake_events": paths,
+        # Every 201 (warm-up included) that is not a replay is exactly one ticket, and a retry
+        # with the same keys creates nothing: nothing lost, nothing duplicated.
+        "every_201_is_one_ticket": all(r["tickets_match_201s"] for r in runs),
+        "statuses_all_runs": _sum_statuses(runs),
+    }
+    print(json.dumps(result, indent=2))
+    return 0 if result["every_201_is_one_ticket"] else 1
+
+
+def _sum_statuses(runs: list[dict[str, Any]]) -> dict[str, int]:
+    total: dict[str, int] = {}
+    for run in runs:
+        for status, n in run["statuses_incl_warmup"].items():
+            total[status] = total.get(status, 0) + n
+    return dict(sorted(total.items()))
 
 
 if __name__ == "__main__":

@@ -34,7 +34,8 @@ _RECV_SIZE = 64 * 1024
 
 
 class _Stats:
-    """Counters for one phase; the warmup phase gets its own instance, which is discarded."""
+    """Counters for one phase; the warmup phase gets its own instance, whose statuses are
+    reported apart (every request sent is counted: a warm-up 201 is a ticket too)."""
 
     def __init__(self) -> None:
         self.latencies: list[float] = []  # seconds, one per full response (any status)
@@ -250,12 +251,12 @@ def run(
     info = socket.getaddrinfo(parts.hostname, parts.port or 80, type=socket.SOCK_STREAM)[0]
     family, addr = info[0], info[4]
     conns = [_Connection(addr, family) for _ in range(concurrency)]
-    st = _Stats()
+    st, warm = _Stats(), _Stats()
 
     async def both_phases() -> tuple[float, float]:
         try:
             if warmup:
-                await _phase(conns, reqs[:warmup], max_seconds, _Stats())
+                await _phase(conns, reqs[:warmup], max_seconds, warm)
             cpu0 = time.process_time()  # user + system CPU of this process, all threads
             seconds = await _phase(conns, reqs[warmup:], max_seconds, st)
             return seconds, time.process_time() - cpu0
@@ -281,6 +282,12 @@ def run(
         "client_cpu_us_per_request": round(cpu * 1e6 / done, 1) if done else None,
         "reconnects": st.reconnects,
         "first_error": st.first_error,
+        "warmup": {
+            "requests": len(warm.latencies) + warm.conn_errors,
+            "status_counts": {str(k): v for k, v in sorted(warm.status_counts.items())},
+            "conn_errors": warm.conn_errors,
+            "first_error": warm.first_error,
+        },
     }
 
 
