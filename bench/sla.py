@@ -7,8 +7,13 @@
 (b) latency: a real `manage.py sla_watch` and `manage.py qcluster` with 100k running clocks;
     clocks fall due over ~20 s; breach -> escalation recorded, and breach -> webhook received by
     a local HTTP receiver (through django-q2), p50/p99 (target p99 <= 5 s).
-(c) exactly once: 2 watchers + 2 qclusters, N simultaneous breaches (10k): escalations per
-    clock, webhook receipts per idempotency key.
+(c) exactly once: 2 watchers + 2 qclusters; N tickets (10k) whose clocks all warn, then breach
+    (priority one step up), then reach the second level (half reassigned to tier 2, half
+    page on-call) while the processes run; every effect is counted where it lands, with its
+    duplicates: escalation rows, timeline events, priority changes, reassignments, emails
+    (received by bench/mailsink.py), on-call pages, webhooks (received by a local server).
+
+Every part records os.getloadavg(): figures taken on a busy machine are not comparable.
 
     .venv/bin/python bench/sla.py            # full (1M clocks: several minutes)
     .venv/bin/python bench/sla.py --quick    # CI smoke run (smaller sizes)
@@ -25,6 +30,7 @@ import os
 import secrets
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from contextlib import contextmanager
@@ -35,7 +41,8 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from bench.ingest import throwaway_database  # noqa: E402 - after the path fix
+from bench import mailsink  # noqa: E402 - after the path fix
+from bench.ingest import throwaway_database  # noqa: E402
 
 PY = sys.executable
 
@@ -75,13 +82,15 @@ def percentile(values: list[float], p: float) -> float:
     return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
-def setup_django(db_url: str) -> dict[str, str]:
+def setup_django(db_url: str, mail_dir: str) -> dict[str, str]:
     env = {
         **os.environ,
         "DATABASE_URL": db_url,
         "DJANGO_DEBUG": "false",
         "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
-        "DJANGO_EMAIL_BACKEND": "django.core.mail.backends.dummy.EmailBackend",
+        "DJANGO_EMAIL_BACKEND": "bench.mailsink.JsonLinesBackend",
+        "MAILSINK_DIR": mail_dir,
+        "SLA_ONCALL_EMAILS": "oncall@example.com",
         "LOG_LEVEL": "WARNING",
         "Q_WORKERS": "2",
     }
@@ -192,7 +201,8 @@ def bench_pass_time(sizes: list[int], due: int, customer: Any) -> dict[str, Any]
         pass_s = time.perf_counter() - started
         assert result.escalations == due, result
         rows.append({"running_clocks": size, "due": due, "pass_seconds": round(pass_s, 3),
-                     "claim_query_ms": round(claim_ms, 2), "escalations": result.escalations})
+                     "claim_query_ms": round(claim_ms, 2), "escalations": result.escalations,
+                     "load_average_1m": round(os.getloadavg()[0], 2)})
     ratio = rows[-1]["pass_seconds"] / rows[0]["pass_seconds"]
     return {"passes": rows, f"ratio_{sizes[-1]}_vs_{sizes[0]}": round(ratio, 2),
             "flat": ratio <= 2}
@@ -275,43 +285,176 @@ def bench_latency(env: dict[str, str], receiver: Receiver, running: int, count: 
                                          "max": round(max(delivered, default=float("nan")), 3)},
         "target_p99_s": 5,
         "ok": done and percentile(delivered, 99) <= 5,
+        "load_average_1m": round(os.getloadavg()[0], 2),
     }
 
 
-def bench_exactly_once(env: dict[str, str], receiver: Receiver, count: int,
+def make_team(count: int) -> tuple[Any, Any]:
+    """A category whose skill one tier-1 agent holds (every ticket starts with them) and four
+    tier-2 agents whose room adds up to half the tickets: at the second level half are
+    reassigned to tier 2, the other half find nobody and page on-call."""
+    from django.contrib.auth.models import User
+
+    from routing.models import AgentProfile, AgentSkill, Skill
+    from tickets.models import Category
+
+    skill = Skill.objects.create(slug="bench-c", name="Bench")
+    category = Category.objects.create(slug="bench-c", name="Bench", skill="bench-c")
+    first = User.objects.create(username="bench-t1", email="t1@example.com", is_staff=True)
+    profile = AgentProfile.objects.create(user=first, capacity=min(count + 10, 32000), tier=1,
+                                          availability="available")
+    AgentSkill.objects.create(agent=profile, skill=skill, level=3)
+    for i in range(4):
+        user = User.objects.create(username=f"bench-t2-{i}", email=f"t2-{i}@example.com",
+                                   is_staff=True)
+        AgentSkill.objects.create(agent=AgentProfile.objects.create(
+            user=user, capacity=count // 8, tier=2, availability="available"),
+            skill=skill, level=4)
+    return category, first
+
+
+def make_multilevel_clocks(count: int, t0: Any, gap: float, *, customer: Any,
+                           category: Any, assignee: Any) -> list[int]:
+    """`count` open tickets assigned to the tier-1 agent, each with one clock that warns at
+    t0, breaches at t0 + gap and reaches the second level at t0 + 2 gap."""
+    from routing.models import AgentProfile
+    from sla.models import SlaClock
+    from tickets.models import Ticket
+
+    target = 5 * gap  # warning at 80 %: 0.2 * target = gap between warning and deadline
+    started = t0 - timedelta(seconds=4 * gap)
+    tickets = Ticket.objects.bulk_create(
+        [Ticket(customer=customer, subject="bench-c", description="bench", status="open",
+                priority="normal", category=category, assignee=assignee) for _ in range(count)],
+        batch_size=2000,
+    )
+    AgentProfile.objects.filter(user=assignee).update(load=count)
+    SlaClock.objects.bulk_create(
+        [
+            SlaClock(
+                ticket=t, stage="first_response", policy_name="bench", target_seconds=target,
+                snapshot={"warn_at": 0.8, "calendar": None, "escalate_after_seconds": gap,
+                          "stop_on": ["first_response", "resolved", "closed"]},
+                started_at=started, warn_at=t0, due_at=t0 + timedelta(seconds=gap),
+                next_check_at=t0,
+            )
+            for t in tickets
+        ],
+        batch_size=2000,
+    )
+    return [t.pk for t in tickets]
+
+
+def duplicates(keys: list[Any]) -> int:
+    """How many more times things happened than distinct things happened."""
+    return len(keys) - len(set(keys))
+
+
+def bench_exactly_once(env: dict[str, str], receiver: Receiver, count: int, gap: float,
                        customer: Any) -> dict[str, Any]:
+    """2 watchers + 2 clusters; `count` clocks that each go through warning, breach and the
+    second level (reassignment or on-call page) while the processes run. Every effect is
+    counted where it lands, and so are its duplicates: escalation rows, timeline events,
+    priority bumps, reassignments, emails (bench.mailsink), webhooks (the local receiver)."""
     from django.db.models import Count
     from django.utils import timezone
 
-    from sla.models import Escalation, Notification, WatcherHeartbeat
+    from routing.models import RoutingDecision
+    from sla.models import Escalation, WatcherHeartbeat
+    from tickets.models import Ticket, TicketEvent
 
     clear_work()
     WatcherHeartbeat.objects.all().delete()
     receiver.reset()
+    category, first = make_team(count)
+    load_before = [round(x, 2) for x in os.getloadavg()]
     with processes(env, watchers=2, clusters=2):
         started = time.time()
-        make_due_ticket_clocks([timezone.now()] * count, customer=customer)
-        escalated = wait_for(lambda: Escalation.objects.count() >= count, 600)
+        t0 = timezone.now() + timedelta(seconds=2)
+        ids = make_multilevel_clocks(count, t0, gap, customer=customer, category=category,
+                                     assignee=first)
+        ours = Escalation.objects.filter(clock__ticket_id__in=ids)
+        escalated = wait_for(lambda: ours.count() >= 3 * count, 2 * gap + 600)
         all_escalated_s = time.time() - started
-        delivered = wait_for(lambda: len({k for k, _ in receiver.arrivals}) >= count, 600)
+        # (exclude() on a JSON key would also drop rows without the key: count, subtract.)
+        expected = ours.count() - ours.filter(actions__superseded=True).count()
+        delivered = wait_for(lambda: len({k for k, _ in receiver.arrivals}) >= expected
+                             and len({m["key"] for m in mailsink.read(env["MAILSINK_DIR"])})
+                             >= expected, 600)
         all_delivered_s = time.time() - started
         time.sleep(3)  # let any duplicate arrive before counting
-    keys = [k for k, _ in receiver.arrivals]
-    per_clock = Escalation.objects.values("clock", "level").annotate(n=Count("id"))
+    load_after = [round(x, 2) for x in os.getloadavg()]
+
+    by_level = dict(ours.values_list("level").annotate(n=Count("id")))
+    superseded = ours.filter(actions__superseded=True).count()
+    events = TicketEvent.objects.filter(ticket_id__in=ids)
+    event_keys = {kind: [(e.ticket_id, e.data.get("level")) for e in events.filter(kind=kind)]
+                  for kind in ("sla_warning", "sla_breached", "escalated")}
+    bumps = list(events.filter(kind="priority_changed").values_list("ticket_id", flat=True))
+    moves = list(RoutingDecision.objects.filter(ticket_id__in=ids, trigger="escalation",
+                                                outcome="assigned")
+                 .values_list("ticket_id", flat=True))
+    reassigned = ours.filter(level=3, actions__reassigned=True).count()
+    reassigned_keys = {e.idempotency_key for e in ours.filter(level=3, actions__reassigned=True)}
+    paged = ours.filter(level=3, actions__notify="oncall").count()
+    hooks = [k for k, _ in receiver.arrivals]
+    mails = list(mailsink.read(env["MAILSINK_DIR"]))
+    mail_keys = [m["key"] for m in mails]
+    pages = [m["key"] for m in mails if "oncall@example.com" in m["to"]
+             and m["key"] and m["key"].endswith("-3")]
+    lateness = {}
+    for level in (1, 2, 3):
+        late = [(e.created_at - e.step_at).total_seconds() for e in ours.filter(level=level)]
+        lateness[str(level)] = {"p50": round(percentile(late, 50), 3),
+                                "p99": round(percentile(late, 99), 3),
+                                "max": round(max(late, default=float("nan")), 3)}
+    dupes = {
+        "escalation_rows": duplicates(list(ours.values_list("clock_id", "level"))),
+        "warning_events": duplicates(event_keys["sla_warning"]),
+        "breach_events": duplicates(event_keys["sla_breached"]),
+        "escalated_events": duplicates(event_keys["escalated"]),
+        "priority_changes": duplicates(bumps),
+        "reassignments": duplicates(moves),
+        "emails": duplicates(mail_keys),
+        "oncall_pages": duplicates(pages),
+        "webhooks": duplicates(hooks),
+    }
+    complete = {
+        "every_level_recorded": by_level == {1: count, 2: count, 3: count},
+        "every_ticket_bumped_once": len(set(bumps)) == count
+        and Ticket.objects.filter(pk__in=ids, priority="high").count() == count,
+        "reassigned_plus_paged_is_every_ticket": reassigned + paged == count,
+        "every_notification_emailed": len(set(mail_keys)) == expected,
+        "every_notification_posted": len(set(hooks)) == expected,
+    }
     return {
-        "breaches": count,
+        "clocks": count,
+        "gap_between_levels_s": gap,
         "watchers": 2,
         "clusters": 2,
-        "escalations": Escalation.objects.count(),
-        "clocks_escalated_twice": per_clock.filter(n__gt=1).count(),
-        "webhooks_received": len(keys),
-        "distinct_keys_received": len(set(keys)),
-        "duplicate_webhooks": len(keys) - len(set(keys)),
-        "emails_sent": Notification.objects.filter(channel="email", status="sent").count(),
+        "escalations_by_level": {str(k): v for k, v in sorted(by_level.items())},
+        "warnings_superseded_by_their_breach": superseded,
+        "reassigned_to_tier_2": reassigned,
+        "reassignment_decisions": len(moves),
+        "oncall_paged": paged,
+        "oncall_page_emails": len(pages),
+        # Second-level emails to on-call for tickets that were reassigned to tier 2 (README:
+        # "reassign to tier 2, else page on-call"): tickets.escalation sends every second level
+        # to on-call.
+        "oncall_page_emails_for_reassigned_tickets": sum(k in reassigned_keys for k in pages),
+        "lateness_s_by_level": lateness,
+        "priority_changes": len(bumps),
+        "notifications_expected": expected,
+        "emails_sent": len(mails),
+        "webhooks_received": len(hooks),
+        "duplicates": dupes,
+        "complete": complete,
         "seconds_to_all_escalated": round(all_escalated_s, 1),
         "seconds_to_all_delivered": round(all_delivered_s, 1),
-        "exactly_once": escalated and delivered
-        and Escalation.objects.count() == count and len(set(keys)) == count,
+        "load_average_before": load_before,
+        "load_average_after": load_after,
+        "exactly_once": escalated and delivered and all(complete.values())
+        and not any(dupes.values()),
     }
 
 
@@ -324,14 +467,16 @@ def main() -> int:
     parser.add_argument("--only", default="a,b,c")
     args = parser.parse_args()
     if args.quick:
-        sizes, due, running, latency_n, spread, breaches = (
-            [10_000, 100_000], 500, 20_000, 100, 10, 2000)
+        sizes, due, running, latency_n, spread, breaches, gap = (
+            [10_000, 100_000], 500, 20_000, 100, 10, 1000, 8.0)
     else:
-        sizes, due, running, latency_n, spread, breaches = (
-            [10_000, 100_000, 1_000_000], 1000, 100_000, 300, 20, 10_000)
-    out: dict[str, Any] = {"quick": args.quick}
-    with throwaway_database(args.admin_db_url) as db_url:
-        env = setup_django(db_url)
+        sizes, due, running, latency_n, spread, breaches, gap = (
+            [10_000, 100_000, 1_000_000], 1000, 100_000, 300, 20, 10_000, 30.0)
+    out: dict[str, Any] = {"quick": args.quick, "cpus": os.cpu_count(),
+                           "load_average_start": [round(x, 2) for x in os.getloadavg()]}
+    with throwaway_database(args.admin_db_url) as db_url, \
+            tempfile.TemporaryDirectory() as mail_dir:
+        env = setup_django(db_url, mail_dir)
         receiver = Receiver()
         customer = fixtures(receiver)
         if "a" in args.only:
@@ -339,10 +484,11 @@ def main() -> int:
         if "b" in args.only:
             out["b_latency"] = bench_latency(env, receiver, running, latency_n, spread, customer)
         if "c" in args.only:
-            out["c_exactly_once"] = bench_exactly_once(env, receiver, breaches, customer)
+            out["c_exactly_once"] = bench_exactly_once(env, receiver, breaches, gap, customer)
         from django.db import connections
 
         connections.close_all()
+    out["load_average_end"] = [round(x, 2) for x in os.getloadavg()]
     print(json.dumps(out, indent=2))
     return 0
 
