@@ -17,6 +17,9 @@ api_v1: list[URLPattern | URLResolver] = [
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
 ]
 
+# Database outages outside DRF's views (admin, session middleware) answer 503 + Retry-After.
+handler500 = "config.api_errors.server_error"
+
 urlpatterns = [
     path("", home, name="home"),
     path("admin/", admin.site.urls),
