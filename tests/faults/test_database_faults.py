@@ -18,7 +18,6 @@ Clients wait min(Retry-After, 1 s) before a retry so that recovery is seen at 1 
 
 from __future__ import annotations
 
-import http.client
 import json
 import subprocess
 import sys
@@ -32,6 +31,7 @@ from typing import Any
 import pytest
 
 from tests.faults.cluster import Cluster, throwaway_cluster, unavailable_reason
+from tests.faults.http import ready, request, submit
 from tests.incidents.live import ROOT, free_port, running, wait_for
 
 pytestmark = [
@@ -66,25 +66,6 @@ class Outcome:
     owner: dict[str, str] = field(default_factory=dict)  # key -> the token that sent it
     unfinished: dict[str, str] = field(default_factory=dict)  # key -> token
     lock: threading.Lock = field(default_factory=threading.Lock)
-
-
-def request(port: int, method: str, path: str, headers: dict[str, str],
-            body: dict[str, Any] | None = None) -> tuple[int, dict[str, str], bytes]:
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-    try:
-        payload = json.dumps(body).encode() if body is not None else None
-        conn.request(method, path, body=payload,
-                     headers={**headers, **({"Content-Type": "application/json"} if body else {})})
-        response = conn.getresponse()
-        return response.status, dict(response.getheaders()), response.read()
-    finally:
-        conn.close()
-
-
-def submit(port: int, token: str, key: str) -> tuple[int, dict[str, str], bytes]:
-    return request(port, "POST", "/api/v1/tickets/",
-                   {"Authorization": f"Token {token}", "Idempotency-Key": key},
-                   {"subject": f"fault {key}", "description": "the printer is on fire"})
 
 
 def client_loop(port: int, token: str, stop: threading.Event, out: Outcome) -> None:
@@ -151,7 +132,7 @@ def test_tickets_survive_killed_connections_and_a_database_restart(tmp_path):
                        if line.startswith("SESSION "))
         port = free_port()
         with running(gunicorn(port), env=env, logs=tmp_path):
-            wait_for(lambda: _ready(port), timeout=60)
+            wait_for(lambda: ready(port), timeout=60)
             out, stop = Outcome(), threading.Event()
             threads = [threading.Thread(target=client_loop, args=(port, t, stop, out))
                        for t in tokens]
@@ -212,13 +193,6 @@ def server_env(cluster: Cluster) -> dict[str, str]:
     return django_env(DATABASE_URL=cluster.url(DB), DJANGO_SECURE_SSL_REDIRECT="false",
                       DJANGO_ALLOWED_HOSTS="127.0.0.1,localhost",
                       API_THROTTLE_USER="1000000/min", DATABASE_CONN_MAX_AGE="60")
-
-
-def _ready(port: int) -> bool:
-    try:
-        return request(port, "GET", "/healthz", {})[0] == 200
-    except OSError:
-        return False
 
 
 def _report(tmp_path: Any, out: Outcome, probes: dict[str, Any], terminated: int,
