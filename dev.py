@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import os
 import secrets
+import shutil
 import signal
 import subprocess
 import sys
@@ -86,7 +87,12 @@ def run_tests(pytest_args: list[str]) -> int:
 
 
 def run_demo(port: int) -> int:
-    env = {**os.environ, "DJANGO_DEBUG": "true"}
+    # Web server, worker and watcher report their metrics into one directory, so /metrics shows
+    # all three (prometheus_client's multiprocess mode; emptied at each start, as it must be).
+    metrics_dir = ROOT / "var" / "metrics"
+    shutil.rmtree(metrics_dir, ignore_errors=True)
+    metrics_dir.mkdir(parents=True)
+    env = {**os.environ, "DJANGO_DEBUG": "true", "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir)}
     manage("migrate", "--no-input", "-v", "0", env=env)
     manage("seed_demo", env=env)
     token = manage("create_api_user", "demo-customer", "--role", "customer", env=env, capture=True)
@@ -106,6 +112,7 @@ Switchboard demo is running ({", ".join(running)}). Ctrl-C stops everything.
     agent     agent1 / switchboard-demo   (agent1..agent6)
     manager   manager / switchboard-demo
   API docs:   {base}/api/v1/docs/
+  Metrics:    {base}/metrics   (Prometheus text; from this machine only)
   Customer API token (demo-customer): {token}
     curl -H "Authorization: Token {token}" {base}/api/v1/tickets/
 """,

@@ -146,6 +146,8 @@ SILENCED_SYSTEM_CHECKS = [
 if env.bool("DJANGO_BEHIND_TLS_PROXY", default=False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 X_FRAME_OPTIONS = "DENY"
+# Load balancers and Prometheus probe these over the internal network in plain HTTP.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^metrics$"]
 
 # --- REST API -----------------------------------------------------------------------------
 REST_FRAMEWORK = {
@@ -273,13 +275,33 @@ ROUTING_REQUEUE_ON_OFFLINE = env.bool("ROUTING_REQUEUE_ON_OFFLINE", default=True
 # Best candidates read (and recorded) per decision.
 ROUTING_CANDIDATES = env.int("ROUTING_CANDIDATES", default=5)
 
+# Log lines: JSON by default in production (one object per line, with the `extra` fields such as
+# `ticket` / `incident` references, for a log shipper), plain text in the demo.
+LOG_FORMAT = env.str("LOG_FORMAT", default="text" if DEBUG else "json")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "formatters": {
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "fmt": "%(asctime)s %(levelname)s %(name)s %(process)d %(message)s",
+            "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger",
+                              "process": "pid"},
+        },
+        "text": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"},
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {"django.db.backends": {"level": "INFO"}},
 }
+if LOG_FORMAT not in LOGGING["formatters"]:  # type: ignore[operator]
+    raise ImproperlyConfigured(f"LOG_FORMAT must be json or text, not {LOG_FORMAT!r}")
+
+# /metrics (config/metrics.py): scraped from these networks, or by anyone sending
+# "Authorization: Bearer <METRICS_TOKEN>" (empty: networks only). Behind a reverse proxy every
+# request comes from the proxy's address: block /metrics there, or use the token.
+METRICS_ALLOWED_NETWORKS = env.list("METRICS_ALLOWED_NETWORKS", default=["127.0.0.1/32", "::1/128"])
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
 
 # --- Incidents (incidents/) -------------------------------------------------------------------
 # Alertmanager's `severity` label -> incident severity; anything else gets the default.

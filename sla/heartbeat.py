@@ -1,4 +1,5 @@
-"""Watcher heartbeats: each watcher upserts its own row every pass; /healthz reads the newest."""
+"""Watcher heartbeats: each watcher upserts its own row every pass; /healthz and /metrics read the
+newest. Also how far behind the watchers are (the oldest due clock)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.db.models import F, Max
 
-from sla.models import WatcherHeartbeat
+from sla.models import SlaClock, WatcherHeartbeat
 
 
 def beat(*, name: str, now: datetime, pass_ms: float, escalations: int) -> None:
@@ -30,3 +31,14 @@ def watcher_status(now: datetime) -> tuple[str, datetime | None]:
 def prune(*, now: datetime, older_than: timedelta = timedelta(days=1)) -> int:
     """Forget watchers that have not passed for a day (restarted processes get new names)."""
     return WatcherHeartbeat.objects.filter(last_pass_at__lt=now - older_than).delete()[0]
+
+
+def oldest_due(now: datetime) -> datetime | None:
+    """The due time of the clock that has waited longest for its next level (None: none due).
+    One row from the partial index sla_clock_next_check."""
+    return (
+        SlaClock.objects.filter(next_check_at__lte=now)
+        .order_by("next_check_at")
+        .values_list("next_check_at", flat=True)
+        .first()
+    )

@@ -37,6 +37,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django_q.tasks import async_task
 
+from observability import metrics
 from sla import emails
 from sla.effects import Audience, Reached
 from sla.models import Delivery, Escalation, Notification, SlaClock, WebhookEndpoint
@@ -222,7 +223,9 @@ def _record(
             last_status_code=status_code, last_error=error[:500], **fields
         )
     if outcome == "failed":
-        log.warning("SLA notification %s failed for good: %s %s", note.pk, status_code, error)
+        log.warning("SLA notification %s failed for good: %s %s", note.pk, status_code, error,
+                    extra={"notification": note.idempotency_key, "channel": note.channel})
+    metrics.notification_attempt(channel=note.channel, outcome=outcome, status_code=status_code)
     return outcome
 
 

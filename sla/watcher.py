@@ -36,6 +36,7 @@ from django.db import transaction
 from django.utils import timezone
 from django_q.tasks import async_task
 
+from sla import reporting
 from sla.effects import Audience, Reached, handler_for
 from sla.models import Escalation, Notification, SlaClock, WebhookEndpoint
 from sla.notifications import build_notifications, requeue_due
@@ -144,6 +145,7 @@ def escalate_batch(
             endpoints=endpoints,
         )
         _enqueue(Notification.objects.bulk_create(notifications))
+        reporting.batch_recorded(escalations, items, summaries)  # metrics + logs, on commit
         return len(clocks), len(escalations), deferred
 
 

@@ -4,6 +4,7 @@ tickets.models and tickets.services sit below them (see README "Architecture")."
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from functools import partial
 from typing import Any
@@ -15,6 +16,7 @@ from django_q.tasks import async_task
 
 from classifier import services as classifier
 from incidents import surge
+from observability import metrics
 from routing import services as routing
 from routing.claiming import assignee_tier
 from sla import retarget
@@ -22,6 +24,7 @@ from sla import services as sla
 from tickets import services
 from tickets.models import Category, Comment, Rating, Ticket
 
+log = logging.getLogger("tickets.intake")
 # edit_ticket's "leave the assignee as it is" (None means unassign).
 UNCHANGED: Any = object()
 
@@ -74,7 +77,23 @@ def submit_ticket(
             before_commit(ticket)
     # After commit: the surge counters are hot rows under an outage, never held by an intake.
     surge.observe(ticket)
+    _report_intake(ticket, guess)
     return ticket
+
+
+def _report_intake(ticket: Ticket, guess: Any) -> None:
+    """Metrics (in-memory increments) and one log line with the reference, for a committed
+    intake."""
+    routing_outcome = ("assigned" if ticket.assignee_id else
+                       "queued" if ticket.category_id else "not_routed")
+    category = ticket.category.slug if ticket.category_id and ticket.category else None
+    metrics.ticket_ingested(channel=ticket.channel,
+                            confidence=guess.confidence if guess is not None else None,
+                            categorized=ticket.category_id is not None, routing=routing_outcome)
+    log.info("ticket %s ingested: %s, %s", ticket.reference, category or "triage",
+             routing_outcome, extra={"ticket": ticket.reference, "category": category,
+                                     "confidence": round(guess.confidence, 4) if guess else None,
+                                     "routing": routing_outcome, "priority": ticket.priority})
 
 
 def reply(

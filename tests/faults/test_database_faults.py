@@ -11,7 +11,10 @@ stopped for ~3 s and started again. Meanwhile every kind of request is probed. T
   connection), on every path: ticket create and list, a bad token, the admin with a session
   (loaded by the middleware), /healthz;
 - the first ticket after PostgreSQL accepts connections again is created within 5 s, and no
-  request sent later than that fails.
+  request sent later than that fails;
+- /metrics still answers during the outage (switchboard_database_up 0), and afterwards counts
+  every ticket once although two gunicorn workers took them (prometheus_client's multiprocess
+  mode).
 
 Clients wait min(Retry-After, 1 s) before a retry so that recovery is seen at 1 s resolution
 (Retry-After says 5 s)."""
@@ -26,13 +29,14 @@ import time
 import uuid
 from collections import Counter
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.faults.cluster import Cluster, throwaway_cluster, unavailable_reason
 from tests.faults.http import ready, request, submit
-from tests.incidents.live import ROOT, free_port, running, wait_for
+from tests.incidents.live import ROOT, django_env, free_port, running, wait_for
 
 pytestmark = [
     pytest.mark.faults,
@@ -106,11 +110,14 @@ def probe_every_path(port: int, token: str, session: str) -> dict[str, tuple[int
         "admin_session": lambda: request(port, "GET", "/admin/",
                                          {"Cookie": f"sessionid={session}"}),
         "healthz": lambda: request(port, "GET", "/healthz", {}),
+        "metrics": lambda: request(port, "GET", "/metrics", {}),
     }
     seen = {}
     for name, probe in probes.items():
-        status, headers, _ = probe()
+        status, headers, body = probe()
         seen[name] = (status, headers.get("Retry-After"))
+        if name == "metrics":  # still served: the processes' metrics, and the database down
+            seen[name] += ("switchboard_database_up 0.0" in body.decode(),)
     return seen
 
 
@@ -122,7 +129,8 @@ def gunicorn(port: int) -> list[str]:
 def test_tickets_survive_killed_connections_and_a_database_restart(tmp_path):
     with throwaway_cluster(free_port()) as cluster:
         cluster.execute(f'CREATE DATABASE "{DB}"')
-        env = server_env(cluster)
+        (tmp_path / "metrics").mkdir()
+        env = server_env(cluster, tmp_path / "metrics")
         subprocess.run([sys.executable, "manage.py", "migrate", "--no-input", "-v", "0"],
                        cwd=ROOT, env=env, check=True, timeout=300)
         seeded = subprocess.run([sys.executable, "manage.py", "shell", "-c", SEED], cwd=ROOT,
@@ -160,6 +168,7 @@ def test_tickets_survive_killed_connections_and_a_database_restart(tmp_path):
                 out.tickets[key], out.owner[key] = json.loads(body)["id"], token
             # Keys belong to their user: each is sent again by the client that first sent it.
             replays = {key: submit(port, out.owner[key], key) for key in out.tickets}
+            ingested = scraped(port, 'switchboard_tickets_ingested_total{channel="api"}')
 
         rows = cluster.execute("SELECT id, subject FROM tickets_ticket", db=DB)
         _report(tmp_path, out, probes, terminated, down_at, back_at)
@@ -170,7 +179,11 @@ def test_tickets_survive_killed_connections_and_a_database_restart(tmp_path):
     assert statuses[503] > 0, "the outage was not seen by any client: the test did not bite"
     assert all(ra == "5" for _, _, status, ra in out.attempts if status == 503)
     assert probes == {"create": (503, "5"), "list": (503, "5"), "bad_token": (503, "5"),
-                      "admin_session": (503, "5"), "healthz": (503, None)}
+                      "admin_session": (503, "5"), "healthz": (503, None),
+                      "metrics": (200, None, True)}
+    # Both gunicorn workers counted their tickets into PROMETHEUS_MULTIPROC_DIR: /metrics
+    # (whichever worker answers) reports all of them, once each.
+    assert ingested == len(rows)
     # Exactly once: one ticket per key that got a 2xx, none without one, none twice.
     subjects = Counter(subject for _, subject in rows)
     assert max(subjects.values()) == 1
@@ -187,12 +200,18 @@ def test_tickets_survive_killed_connections_and_a_database_restart(tmp_path):
     assert not [a for a in out.attempts if a[0] > back_at + 5 and a[2] != 201]
 
 
-def server_env(cluster: Cluster) -> dict[str, str]:
-    from tests.incidents.live import django_env
-
+def server_env(cluster: Cluster, metrics_dir: Path) -> dict[str, str]:
     return django_env(DATABASE_URL=cluster.url(DB), DJANGO_SECURE_SSL_REDIRECT="false",
                       DJANGO_ALLOWED_HOSTS="127.0.0.1,localhost",
-                      API_THROTTLE_USER="1000000/min", DATABASE_CONN_MAX_AGE="60")
+                      API_THROTTLE_USER="1000000/min", DATABASE_CONN_MAX_AGE="60",
+                      PROMETHEUS_MULTIPROC_DIR=str(metrics_dir))
+
+
+def scraped(port: int, sample: str) -> float:
+    status, _, body = request(port, "GET", "/metrics", {})
+    assert status == 200
+    line = next(line for line in body.decode().splitlines() if line.startswith(sample + " "))
+    return float(line.rsplit(" ", 1)[1])
 
 
 def _report(tmp_path: Any, out: Outcome, probes: dict[str, Any], terminated: int,

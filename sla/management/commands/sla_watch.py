@@ -19,6 +19,7 @@ from django.core.management.base import BaseCommand, CommandParser
 from django.db import DatabaseError, close_old_connections, connection
 from django.utils import timezone
 
+from observability import metrics
 from sla import effects, heartbeat, watcher
 
 log = logging.getLogger("sla.watcher")
@@ -63,9 +64,12 @@ class Command(BaseCommand):
         if not connection.in_atomic_block:  # (tests run the command inside a transaction)
             close_old_connections()  # CONN_MAX_AGE / health checks, as for a request
         started, now = time.monotonic(), timezone.now()
+        oldest = heartbeat.oldest_due(now)  # how far behind the watchers are, for the metrics
         result = watcher.run_pass(now=now, batch_size=batch_size)
         effects.run_pass_hooks()
         ms = (time.monotonic() - started) * 1000
+        metrics.watcher_pass(seconds=ms / 1000,
+                             lag_seconds=(now - oldest).total_seconds() if oldest else 0.0)
         heartbeat.beat(name=name, now=timezone.now(), pass_ms=ms, escalations=result.escalations)
         if prune:
             heartbeat.prune(now=now)
