@@ -98,10 +98,12 @@ def stub_classifier(category_of: Any) -> None:
     from tickets import flows
 
     def fields(guess: Any) -> dict[str, Any]:
-        return {"category": guess, "needs_triage": guess is None}
+        return {"category": guess.category, "needs_triage": False}
 
     flows.classifier = SimpleNamespace(  # type: ignore[attr-defined]
-        classify=lambda subject, description: category_of(subject),
+        # Shaped like classifier.services.Classification where intake reads it.
+        classify=lambda subject, description: SimpleNamespace(
+            category=category_of(subject), confidence=1.0),
         ticket_fields=fields,
         apply_prediction=lambda **kwargs: None,
     )
