@@ -105,6 +105,15 @@ def wait_ready(url: str, timeout: float = 30) -> None:
     raise RuntimeError(f"server did not become ready at {url}")
 
 
+def count_tickets(env: dict[str, str]) -> int:
+    """Tickets in the database `env` points at (bench/soak.py reads it too)."""
+    counts = Counts(env["DATABASE_URL"])
+    try:
+        return counts.tickets()
+    finally:
+        counts.conn.close()
+
+
 class Counts:
     """Row counts read straight from PostgreSQL (no Django start-up per read)."""
 
