@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import re
+import signal
 import socket
 import sys
 import threading
@@ -24,7 +25,7 @@ from django.contrib.auth.models import Group
 from django.db import connection
 
 from bench import mailsink
-from sla.models import Escalation, Notification, SlaPolicy, WebhookEndpoint
+from sla.models import Escalation, Notification, SlaPolicy, WatcherHeartbeat, WebhookEndpoint
 from tests.conftest import api_token
 from tests.faults.http import ready, submit
 from tests.faults.receiver import WebhookReceiver
@@ -103,15 +104,22 @@ def test_two_webs_two_clusters_two_watchers_escalate_and_notify_exactly_once(
             "-w", "1", "-k", "gthread", "--threads", "4"] for port in ports]
     tickets: dict[str, int] = {}
     replayed: list[bool] = []
+    watch = ["--interval", "0.5", "--batch-size", "10"]
     with WebhookReceiver() as receiver, running(
         *web, manage("qcluster"), manage("qcluster"),
-        manage("sla_watch", "--interval", "0.5", "--name", "w1"),
-        manage("sla_watch", "--interval", "0.5", "--name", "w2"),
+        manage("sla_watch", *watch, "--name", "w1"), manage("sla_watch", *watch, "--name", "w2"),
         env=env, logs=tmp_path,
-    ):
+    ) as procs:
         WebhookEndpoint.objects.create(name="scale", url=receiver.url)
         for port in ports:
             wait_for(lambda p=port: ready(p), timeout=60)
+        # Both watchers up, then held while the tickets come in: released together on a
+        # backlog of due clocks (batches of 10), they compete for the same rows, whichever
+        # of them is faster to start or to poll.
+        wait_for(lambda: WatcherHeartbeat.objects.filter(name__in=["w1", "w2"]).count() == 2,
+                 timeout=60)
+        for watcher in procs[4:]:
+            watcher.send_signal(signal.SIGSTOP)
         lock = threading.Lock()
         clients = [threading.Thread(target=customer_load,
                                     args=(ports, t, tickets, lock, replayed)) for t in tokens]
@@ -119,6 +127,9 @@ def test_two_webs_two_clusters_two_watchers_escalate_and_notify_exactly_once(
             c.start()
         for c in clients:
             c.join(120)
+        time.sleep(4.5)  # every warning due (4 s after its ticket), the first breaches too
+        for watcher in procs[4:]:
+            watcher.send_signal(signal.SIGCONT)
         n = CUSTOMERS * TICKETS_EACH
         ours = Escalation.objects.filter(clock__stage="first_response")
         wait_for(lambda: ours.count() == 3 * n, timeout=120)
