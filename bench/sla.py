@@ -82,14 +82,21 @@ def percentile(values: list[float], p: float) -> float:
     return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
-def setup_django(db_url: str, mail_dir: str) -> dict[str, str]:
+def setup_django(db_url: str, mail_dir: str | None = None) -> dict[str, str]:
+    """Migrate the database and set Django up in this process; returns the environment for the
+    processes a bench starts. With `mail_dir`, e-mails go to bench.mailsink there (counted),
+    else nowhere (bench/workspace.py and bench/reports.py share this)."""
+    mail = (
+        {"DJANGO_EMAIL_BACKEND": "bench.mailsink.JsonLinesBackend", "MAILSINK_DIR": mail_dir}
+        if mail_dir
+        else {"DJANGO_EMAIL_BACKEND": "django.core.mail.backends.dummy.EmailBackend"}
+    )
     env = {
         **os.environ,
         "DATABASE_URL": db_url,
         "DJANGO_DEBUG": "false",
         "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
-        "DJANGO_EMAIL_BACKEND": "bench.mailsink.JsonLinesBackend",
-        "MAILSINK_DIR": mail_dir,
+        **mail,
         "SLA_ONCALL_EMAILS": "oncall@example.com",
         "LOG_LEVEL": "WARNING",
         "Q_WORKERS": "2",
