@@ -43,6 +43,9 @@ class _Stats:
         self.errors = 0  # non-2xx responses + requests that got no full response
         self.conn_errors = 0  # requests that got no full response
         self.reconnects = 0  # connections opened by a user that already had one
+        # Requests sent but cut off by the phase's time limit: the server may still act on them
+        # (a POST may create its ticket) though the client never sees the answer.
+        self.cancelled_in_flight = 0
         self.first_error: str | None = None
 
     def fail(self, text: str) -> None:
@@ -129,6 +132,7 @@ async def _read_response(reader: asyncio.StreamReader) -> tuple[int, bool, bytes
 
 async def _virtual_user(c: _Connection, jobs: Iterator[bytes], st: _Stats) -> None:
     perf, latencies, counts = time.perf_counter, st.latencies, st.status_counts
+    in_flight = False
     try:
         for req in jobs:  # `jobs` is shared by all users, so each request is sent exactly once
             for attempt in (1, 2):
@@ -138,9 +142,12 @@ async def _virtual_user(c: _Connection, jobs: Iterator[bytes], st: _Stats) -> No
                         await c.open(st)
                     t0 = perf()
                     c.writer.write(req)  # type: ignore[union-attr]
+                    in_flight = True
                     status, keep, body = await _read_response(c.reader)  # type: ignore[arg-type]
+                    in_flight = False
                     latencies.append(perf() - t0)
                 except (OSError, EOFError, ValueError, asyncio.LimitOverrunError) as exc:
+                    in_flight = False
                     c.close()
                     # A reused keep-alive connection that the server had dropped (idle timeout,
                     # worker restart) gives a reset or EOF: retry once on a new connection, as
@@ -158,6 +165,7 @@ async def _virtual_user(c: _Connection, jobs: Iterator[bytes], st: _Stats) -> No
                 break
     except asyncio.CancelledError:
         c.close()  # cancelled mid-request: a late response must not be read as the next one
+        st.cancelled_in_flight += in_flight
         raise
 
 
@@ -281,11 +289,13 @@ def run(
         "max_ms": round(lat[-1] * 1000, 3) if lat else None,
         "client_cpu_us_per_request": round(cpu * 1e6 / done, 1) if done else None,
         "reconnects": st.reconnects,
+        "cancelled_in_flight": st.cancelled_in_flight,
         "first_error": st.first_error,
         "warmup": {
             "requests": len(warm.latencies) + warm.conn_errors,
             "status_counts": {str(k): v for k, v in sorted(warm.status_counts.items())},
             "conn_errors": warm.conn_errors,
+            "cancelled_in_flight": warm.cancelled_in_flight,
             "first_error": warm.first_error,
         },
     }
