@@ -130,6 +130,17 @@ class Counts:
     def tickets(self) -> int:
         return int(self.one("SELECT count(*) FROM tickets_ticket"))
 
+    def settled_tickets(self, quiet: float = 1.0, limit: float = 60.0) -> int:
+        """The ticket count once it has not moved for `quiet` seconds."""
+        deadline, last = time.monotonic() + limit, self.tickets()
+        while time.monotonic() < deadline:
+            time.sleep(quiet)
+            now = self.tickets()
+            if now == last:
+                break
+            last = now
+        return last
+
     def idempotency_records(self) -> int:
         return int(self.one("SELECT count(*) FROM tickets_idempotencyrecord"))
 
@@ -191,7 +202,9 @@ def measure(counts: Counts, url: str, tokens_file: str, *, label: str, concurren
     tickets, records, load_before = counts.tickets(), counts.idempotency_records(), load_average()
     r = run_load(url, tokens_file, concurrency, requests, seconds, warmup, key_header,
                  bodies_file)
-    created = counts.tickets() - tickets
+    # Requests cut off by the time limit are still being served: count once the server is done
+    # with them, or they would land in the next run's count.
+    created = counts.settled_tickets() - tickets
     statuses = merged_statuses(r)
     accepted = statuses.get("201", 0)
     sent = r["requests"] + r["warmup"]["requests"]
