@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -61,9 +61,14 @@ class PassResult:
     requeued: int = 0
 
 
-def run_pass(*, now: datetime | None = None, batch_size: int = 100) -> PassResult:
+def run_pass(
+    *, now: datetime | None = None, batch_size: int = 100,
+    progress: Callable[[PassResult], None] | None = None,
+) -> PassResult:
     """One watcher pass at `now`: escalate every due clock (in batches), then re-enqueue
-    notifications whose task was lost or whose retry is due. Safe to run concurrently."""
+    notifications whose task was lost or whose retry is due. Safe to run concurrently.
+    `progress(result so far)` is called after each committed batch (the watcher command beats
+    its heartbeat there, so a long backlog does not look like a dead watcher)."""
     now = now or timezone.now()
     result = PassResult()
     skip: set[int] = set()  # deferred (subject row busy) or poisoned in this pass
@@ -81,6 +86,8 @@ def run_pass(*, now: datetime | None = None, batch_size: int = 100) -> PassResul
         result.escalations += escalated
         if claimed < batch_size:
             break
+        if progress is not None:
+            progress(result)
     result.requeued = requeue_due(now=now)
     return result
 

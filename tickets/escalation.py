@@ -79,10 +79,11 @@ class TicketEffects:
                 escalation.actions.update(actions)
                 item.recipients = sorted({*audience.managers(), *assignee})
             else:
-                actions = _reassign(ticket, clock)
+                actions, new_assignee = _reassign(ticket, clock)
                 timeline.add(Kind.ESCALATED, None, **data, **actions)
                 escalation.actions.update(actions)
-                item.recipients = audience.oncall()
+                # The agent who now has it is told; nobody free of that tier: on-call is paged.
+                item.recipients = new_assignee if actions["reassigned"] else audience.oncall()
         if bumps:
             # The raised priorities' targets for the tickets' running clocks, all at once.
             moved = retarget.retarget_tickets(
@@ -114,9 +115,10 @@ def _note_moves(timeline: services.Timeline, records: list[dict[str, Any]]) -> N
         changed[-1].data["sla"] = records
 
 
-def _reassign(ticket: Ticket, clock: SlaClock) -> dict[str, Any]:
+def _reassign(ticket: Ticket, clock: SlaClock) -> tuple[dict[str, Any], list[str]]:
     """Second level: hand the ticket to an agent of a higher tier through routing; when nobody
-    of that tier has room, page the on-call manager."""
+    of that tier has room, page the on-call manager. Returns what was done and the new
+    assignee's address (to tell them)."""
     old = ticket.assignee_id
     # Runs in the watcher's transaction (it joins it), with the ticket row it holds locked: the
     # reassignment commits iff this escalation does. It returns the agent now responsible, or
@@ -126,11 +128,12 @@ def _reassign(ticket: Ticket, clock: SlaClock) -> dict[str, Any]:
         reason=f"SLA {clock.stage} overdue",
     )
     new = getattr(agent, "user_id", None) if agent is not None else None
-    if new is None:
-        return {"notify": "oncall", "reassigned": False}
+    if agent is None or new is None:
+        return {"notify": "oncall", "reassigned": False}, []
     ticket.assignee_id = new
+    email = [agent.user.email] if agent.user.email else []
     return {"notify": "assignee" if new != old else "oncall", "reassigned": new != old,
-            "from": old, "to": new}
+            "from": old, "to": new}, email
 
 
 def register() -> None:

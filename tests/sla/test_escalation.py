@@ -173,6 +173,17 @@ def test_the_second_level_reassigns_to_a_higher_tier_through_routing(routed):
     assert (actions["from"], actions["to"]) == (agnes.user_id, tess.user_id)
 
 
+def test_the_new_assignee_is_told_not_on_call(routed, settings):
+    settings.SLA_ONCALL_EMAILS = ["oncall@example.com"]
+    _, _, tess = routed
+    sweep(later(hours=3))
+    mail.outbox.clear()
+    deliver_all()
+
+    escalated = mail_about("escalated")
+    assert [m.to for m in escalated] == [[tess.user.email]]
+
+
 def test_the_second_level_pages_on_call_when_nobody_of_the_tier_is_free(routed):
     ticket, agnes, tess = routed
     tess.availability = "offline"

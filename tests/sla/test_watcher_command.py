@@ -111,3 +111,21 @@ def test_a_failing_pass_hook_is_logged_and_the_watcher_goes_on(monkeypatch, capl
     assert ran == [1]
     assert "SLA pass hook broken failed" in caplog.text
     assert WatcherHeartbeat.objects.get(name="w4").passes == 1
+
+
+def test_a_watcher_working_through_a_backlog_beats_between_batches(monkeypatch):
+    from sla.management.commands import sla_watch
+
+    monkeypatch.setattr(sla_watch, "BEAT_DURING_PASS_SECONDS", 0.0)
+    for i in range(25):
+        ClockFactory(started_at=T0 - timedelta(minutes=48, seconds=i))  # 25 warnings due
+    beats = []
+    original = sla_watch.heartbeat.beat
+    monkeypatch.setattr(sla_watch.heartbeat, "beat",
+                        lambda **kw: (beats.append(kw["escalations"]), original(**kw)))
+
+    with time_machine.travel(T0 + timedelta(seconds=1), tick=False):
+        call_command("sla_watch", "--once", "--name", "w5", "--batch-size", "10")
+
+    # After the first and second full batches of 10, then at the end of the pass.
+    assert beats == [10, 20, 25]

@@ -23,6 +23,7 @@ from observability import metrics
 from sla import effects, heartbeat, watcher
 
 log = logging.getLogger("sla.watcher")
+BEAT_DURING_PASS_SECONDS = 5.0
 
 
 class Command(BaseCommand):
@@ -65,7 +66,18 @@ class Command(BaseCommand):
             close_old_connections()  # CONN_MAX_AGE / health checks, as for a request
         started, now = time.monotonic(), timezone.now()
         oldest = heartbeat.oldest_due(now)  # how far behind the watchers are, for the metrics
-        result = watcher.run_pass(now=now, batch_size=batch_size)
+        beaten = [started]
+
+        def still_working(so_far: watcher.PassResult) -> None:
+            # Working through a backlog is not being stuck: beat between batches too (at most
+            # every few seconds), never from inside one.
+            if time.monotonic() - beaten[0] >= BEAT_DURING_PASS_SECONDS:
+                heartbeat.beat(name=name, now=timezone.now(),
+                               pass_ms=(time.monotonic() - started) * 1000,
+                               escalations=so_far.escalations)
+                beaten[0] = time.monotonic()
+
+        result = watcher.run_pass(now=now, batch_size=batch_size, progress=still_working)
         effects.run_pass_hooks()
         ms = (time.monotonic() - started) * 1000
         metrics.watcher_pass(seconds=ms / 1000,
