@@ -67,6 +67,15 @@ def _conflict(exc: TicketStateError) -> Response:
     return Response({"detail": str(exc)}, status=status.HTTP_409_CONFLICT)
 
 
+def _customer_closes(ticket: Ticket, request: Request, *, confirm: bool) -> Response:
+    try:
+        ticket = flows.customer_closes(ticket=ticket, customer=signed_in_user(request),
+                                       confirm=confirm)
+    except TicketStateError as exc:
+        return _conflict(exc)
+    return Response(TicketSerializer(ticket).data)
+
+
 class ConfirmView(_OwnTicket):
     """POST /tickets/{id}/confirm/: the customer confirms a resolved ticket is solved (closed)."""
 
@@ -75,13 +84,7 @@ class ConfirmView(_OwnTicket):
         409: OpenApiResponse(ERROR, description="The ticket is not resolved."),
     })
     def post(self, request: Request, pk: int) -> Response:
-        ticket = self.own_ticket(request, pk)
-        try:
-            ticket = flows.customer_closes(ticket=ticket, customer=signed_in_user(request),
-                                           confirm=True)
-        except TicketStateError as exc:
-            return _conflict(exc)
-        return Response(TicketSerializer(ticket).data)
+        return _customer_closes(self.own_ticket(request, pk), request, confirm=True)
 
 
 class CloseView(_OwnTicket):
@@ -92,13 +95,7 @@ class CloseView(_OwnTicket):
         409: OpenApiResponse(ERROR, description="The ticket is already closed."),
     })
     def post(self, request: Request, pk: int) -> Response:
-        ticket = self.own_ticket(request, pk)
-        try:
-            ticket = flows.customer_closes(ticket=ticket, customer=signed_in_user(request),
-                                           confirm=False)
-        except TicketStateError as exc:
-            return _conflict(exc)
-        return Response(TicketSerializer(ticket).data)
+        return _customer_closes(self.own_ticket(request, pk), request, confirm=False)
 
 
 class RatingView(_OwnTicket):
