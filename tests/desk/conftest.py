@@ -3,33 +3,17 @@ the chosen category, so routing and SLA clocks are real), at a frozen time."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from datetime import UTC, datetime
 from types import SimpleNamespace
 from typing import Any
 
 import pytest
-import time_machine
 
-from sla import policies
 from tests.routing.factories import category_for, make_agent
+
+# The SLA tests' start instant, policy-cache reset (autouse) and frozen clock, the same here.
+from tests.sla.conftest import T0, _fresh_policy_cache, frozen  # noqa: F401
 from tickets import flows
 from tickets.models import Ticket
-
-T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)  # a Monday
-
-
-@pytest.fixture(autouse=True)
-def _fresh_policy_cache() -> Iterator[None]:
-    policies.invalidate()
-    yield
-    policies.invalidate()
-
-
-@pytest.fixture
-def frozen() -> Iterator[Any]:
-    with time_machine.travel(T0, tick=False) as traveller:
-        yield traveller
 
 
 @pytest.fixture
